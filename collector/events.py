@@ -1,0 +1,254 @@
+"""Cargo events as stations send them: one pydantic model shared by push, pull and file import.
+
+`parse_batch` validates each item on its own, so one bad item never costs the valid ones: it
+returns the valid events and a list of FieldErrors (item index, field, reason).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+EVENT_KINDS = (
+    "arrived",
+    "declared",
+    "inspection_started",
+    "inspection_finished",
+    "released",
+    "removed",
+    "held",
+    "hold_lifted",
+)
+EventKind = Literal[
+    "arrived",
+    "declared",
+    "inspection_started",
+    "inspection_finished",
+    "released",
+    "removed",
+    "held",
+    "hold_lifted",
+]
+HAZARD_CLASSES = frozenset(
+    {
+        "1.1",
+        "1.2",
+        "1.3",
+        "1.4",
+        "1.5",
+        "1.6",
+        "2.1",
+        "2.2",
+        "2.3",
+        "3",
+        "4.1",
+        "4.2",
+        "4.3",
+        "5.1",
+        "5.2",
+        "6.1",
+        "6.2",
+        "7",
+        "8",
+        "9",
+    }
+)
+_UN_NUMBER = re.compile(r"^(?:UN)?\s*(\d{4})$", re.IGNORECASE)
+
+# Column order of cargo_event rows as the store writes them.
+EVENT_COLUMNS = (
+    "event_id",
+    "occurred_at",
+    "received_at",
+    "site_id",
+    "lot_id",
+    "kind",
+    "direction",
+    "hazard_class",
+    "un_number",
+    "packing_group",
+    "teu",
+    "source",
+)
+EventRow = tuple[
+    str,
+    datetime,
+    datetime,
+    str,
+    str,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    float | None,
+    str,
+]
+
+
+class CargoEvent(BaseModel):
+    """One thing that happened to a cargo lot at a site."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, frozen=True)
+
+    event_id: str = Field(min_length=1, max_length=128)
+    kind: EventKind
+    occurred_at: datetime
+    site_id: str = Field(min_length=1, max_length=64)
+    lot_id: str = Field(min_length=1, max_length=128)
+    direction: Literal["import", "export"] | None = None
+    hazard_class: str | None = None
+    un_number: str | None = None
+    packing_group: Literal["I", "II", "III"] | None = None
+    teu: float | None = Field(default=None, gt=0, le=4)
+
+    @field_validator("hazard_class", mode="before")
+    @classmethod
+    def _known_class(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        text = str(value).strip()
+        if text not in HAZARD_CLASSES:
+            raise ValueError(
+                "not an IMDG class or division (1.1-1.6, 2.1-2.3, 3, 4.1-4.3, "
+                "5.1, 5.2, 6.1, 6.2, 7, 8, 9)"
+            )
+        return text
+
+    @field_validator("un_number", mode="before")
+    @classmethod
+    def _un_number(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        match = _UN_NUMBER.match(str(value).strip())
+        if not match:
+            raise ValueError("a UN number is four digits, e.g. UN1203")
+        return "UN" + match.group(1)
+
+    def as_row(self, source: str, received_at: datetime) -> EventRow:
+        return (
+            self.event_id,
+            self.occurred_at,
+            received_at,
+            self.site_id,
+            self.lot_id,
+            self.kind,
+            self.direction,
+            self.hazard_class,
+            self.un_number,
+            self.packing_group,
+            self.teu,
+            source,
+        )
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """Why one item was rejected: its position (index or line), the field and the reason."""
+
+    index: int
+    field: str
+    reason: str
+    event_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "field": self.field, "reason": self.reason}
+        if self.event_id:
+            out["event_id"] = self.event_id
+        return out
+
+
+@dataclass(frozen=True)
+class TimePolicy:
+    """How timestamps are judged: future skew allowed, and the zone for naive timestamps."""
+
+    max_skew: timedelta = timedelta(minutes=5)
+    naive_zone: str | None = None
+
+
+_REASONS = {
+    "missing": "is required",
+    "literal_error": "must be one of the allowed values",
+    "datetime_from_date_parsing": "is not an ISO 8601 timestamp",
+    "datetime_parsing": "is not an ISO 8601 timestamp",
+    "datetime_type": "is not an ISO 8601 timestamp",
+    "string_too_short": "must not be empty",
+    "string_too_long": "is too long",
+    "string_type": "must be a string",
+    "greater_than": "must be greater than zero",
+    "less_than_equal": "is too large",
+    "float_parsing": "must be a number",
+}
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    error = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in error["loc"]) or "item"
+    reason = _REASONS.get(error["type"], error["msg"])
+    if error["type"] == "literal_error" and "expected" in error.get("ctx", {}):
+        reason = f"must be one of {error['ctx']['expected']}"
+    if error["type"] == "value_error":
+        reason = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+    return field, reason
+
+
+def parse_event(item: Any, policy: TimePolicy, now: datetime) -> CargoEvent:
+    """Validate one item; raise ValueError('field: reason') for the first problem found."""
+    if not isinstance(item, Mapping):
+        raise ValueError("item: must be a JSON object")
+    try:
+        event = CargoEvent.model_validate(item)
+    except ValidationError as exc:
+        field, reason = _first_error(exc)
+        raise ValueError(f"{field}: {reason}") from None
+    occurred = event.occurred_at
+    if occurred.tzinfo is None:
+        if policy.naive_zone is None:
+            raise ValueError(
+                "occurred_at: has no time zone offset; send e.g. 2026-03-01T08:00:00+08:00"
+            )
+        occurred = occurred.replace(tzinfo=ZoneInfo(policy.naive_zone))
+    occurred = occurred.astimezone(UTC)
+    if occurred - now > policy.max_skew:
+        ahead = int((occurred - now).total_seconds())
+        raise ValueError(f"occurred_at: is {ahead} s in the future (clock skew?)")
+    return event.model_copy(update={"occurred_at": occurred})
+
+
+def parse_batch(
+    items: Iterable[Any],
+    policy: TimePolicy,
+    known_sites: set[str] | None = None,
+    now: datetime | None = None,
+    first_index: int = 0,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> tuple[list[CargoEvent], list[FieldError]]:
+    """Validate every item independently; return (valid events, errors naming field and reason)."""
+    now = now or datetime.now(UTC)
+    valid: list[CargoEvent] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(items, start=first_index):
+        if index in skip:
+            continue
+        event_id = item.get("event_id") if isinstance(item, Mapping) else None
+        try:
+            event = parse_event(item, policy, now)
+        except ValueError as exc:
+            field, _, reason = str(exc).partition(": ")
+            errors.append(
+                FieldError(index, field, reason, event_id if isinstance(event_id, str) else None)
+            )
+            continue
+        if known_sites is not None and event.site_id not in known_sites:
+            errors.append(
+                FieldError(index, "site_id", f"unknown site {event.site_id!r}", event.event_id)
+            )
+            continue
+        valid.append(event)
+    return valid, errors

@@ -1,0 +1,164 @@
+"""The `quaywatch` command line: database, service, and each package's commands."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from quaywatch.settings import Settings, SettingsError, load_settings
+
+# Each package adds its own commands; a package that is absent adds none.
+COMMAND_MODULES = ("collector.commands", "forecaster.commands", "alerter.commands")
+
+
+class Context:
+    """Settings and engine, made on first use so `--help` needs no database."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._engine: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings()
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._settings
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from quaywatch.db import make_engine
+
+            self._engine = make_engine(self.settings)
+        return self._engine
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """QuayWatch: monitoring and early warning for customs and port operations."""
+    ctx.obj = Context()
+
+
+@cli.group()
+def db() -> None:
+    """Schema migrations and reference data."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(ctx: Context) -> None:
+    """Apply pending SQL migrations from sql/ (a no-op when up to date)."""
+    from quaywatch.migrations import MigrationError, upgrade
+
+    try:
+        applied = upgrade(ctx.engine)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+    )
+
+
+@db.command("seed")
+@pass_context
+def db_seed(ctx: Context) -> None:
+    """Load the org tree, storage limits and indicator catalogue (idempotent)."""
+    from collector.metrics import ensure_series, seed_indicators
+    from collector.org_hierarchy import seed_org_tree
+    from quaywatch.auth import create_token
+
+    with ctx.engine.begin() as conn:
+        nodes = seed_org_tree(conn)
+        indicators = seed_indicators(conn)
+        new_series = ensure_series(conn)
+        token = ctx.settings.admin_token.value
+        if token:
+            create_token(conn, "bootstrap admin", "admin", "CN", token=token)
+    click.echo(f"seeded {nodes} org nodes, {indicators} indicators, {new_series} new series")
+
+
+@db.command("status")
+@pass_context
+def db_status(ctx: Context) -> None:
+    """Show the TimescaleDB licence and applied migrations."""
+    from sqlalchemy import text
+
+    from quaywatch.db import probe_capabilities
+
+    with ctx.engine.connect() as conn:
+        caps = probe_capabilities(conn)
+        rows = conn.execute(text("SELECT name, applied_at FROM schema_migrations ORDER BY name"))
+        click.echo(f"timescaledb {caps.version} licence {caps.license}")
+        for name, applied_at in rows:
+            click.echo(f"  {name}  {applied_at:%Y-%m-%d %H:%M:%S}")
+
+
+@cli.command("run")
+@click.option(
+    "--role",
+    type=click.Choice(["all", "api", "collector", "forecaster", "alerter"]),
+    default="all",
+    show_default=True,
+    help="Which parts this process runs.",
+)
+@click.option(
+    "--simulate/--no-simulate",
+    default=False,
+    help="Also feed live simulated events through the HTTP API.",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Simulator speed factor (simulated seconds per real second).",
+)
+@pass_context
+def run(ctx: Context, role: str, simulate: bool, speed: float) -> None:
+    """Run the API and the scheduled jobs until interrupted."""
+    from quaywatch.service import run_service
+
+    run_service(ctx.settings, ctx.engine, role=role, simulate=simulate, speed=speed)
+
+
+@cli.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--name", required=True)
+@click.option(
+    "--role", type=click.Choice(["viewer", "station", "operator", "admin"]), required=True
+)
+@click.option("--node", "node_id", default="CN", show_default=True, help="Org node the token sees.")
+@pass_context
+def tokens_create(ctx: Context, name: str, role: str, node_id: str) -> None:
+    """Create a token; it is printed once and only its hash is stored."""
+    from quaywatch.auth import create_token
+
+    with ctx.engine.begin() as conn:
+        token = create_token(conn, name, role, node_id)
+    click.echo(token)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(cli)
+    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="quaywatch")

@@ -1,0 +1,146 @@
+"""The Flask application factory: JSON problem errors, health, /metrics, and each package's blueprint.
+
+Blueprints are imported inside create_app so importing quaywatch does nothing (flaskr's shape).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import psycopg
+from flask import Flask, Response, current_app, jsonify
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from quaywatch.db import make_engine
+from quaywatch.errors import ApiError
+from quaywatch.settings import Settings
+
+# Each package contributes a blueprint; a package that is not installed is simply absent.
+BLUEPRINTS = (
+    "collector.api:bp",
+    "forecaster.api:bp",
+    "alerter.api:bp",
+)
+
+
+class Telemetry:
+    """Prometheus metrics of one app instance (a registry per app, so tests can build many)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.events_accepted = Counter(
+            "quaywatch_events_accepted", "Cargo events stored", ["source"], registry=self.registry
+        )
+        self.events_rejected = Counter(
+            "quaywatch_events_rejected",
+            "Cargo events rejected by validation",
+            ["source"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "quaywatch_http_request_duration_seconds",
+            "HTTP request latency",
+            ["endpoint"],
+            registry=self.registry,
+        )
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
+    app = Flask("quaywatch")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["quaywatch.settings"] = settings
+    app.extensions["quaywatch.engine"] = engine or make_engine(settings)
+    app.extensions["quaywatch.telemetry"] = Telemetry()
+    _register_errors(app)
+    _register_health(app)
+    for target in BLUEPRINTS:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        app.register_blueprint(getattr(module, attr))
+    return app
+
+
+def app_engine() -> Engine:
+    engine: Engine = current_app.extensions["quaywatch.engine"]
+    return engine
+
+
+def app_settings() -> Settings:
+    settings: Settings = current_app.extensions["quaywatch.settings"]
+    return settings
+
+
+def app_telemetry() -> Telemetry:
+    telemetry: Telemetry = current_app.extensions["quaywatch.telemetry"]
+    return telemetry
+
+
+def problem(error: ApiError) -> Response:
+    response = jsonify(error.to_problem())
+    response.status_code = error.status
+    response.mimetype = "application/problem+json"
+    for key, value in error.headers.items():
+        response.headers[key] = value
+    return response
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return problem(error)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        detail = error.description or ""
+        if error.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"]
+            detail = f"request body is larger than the limit of {limit} bytes"
+        return problem(ApiError(error.code or 500, error.name, detail))
+
+    def unavailable(error: Exception) -> Response:
+        # Nothing was committed: the client may retry the same request later.
+        app.logger.warning("database unavailable: %s", type(error).__name__)
+        return problem(
+            ApiError(
+                503,
+                "Database unavailable",
+                "nothing was stored; retry later",
+                headers={"Retry-After": "5"},
+            )
+        )
+
+    app.register_error_handler(OperationalError, unavailable)
+    app.register_error_handler(psycopg.OperationalError, unavailable)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError) -> Response:
+        if error.connection_invalidated:
+            return unavailable(error)
+        raise error
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        with app_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ready"}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        registry = app_telemetry().registry
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
