@@ -35,6 +35,13 @@ class Indicator:
     forecastable: bool = False
 
 
+LOT_COLUMNS = (
+    "site_id, hazard_class, un_number, teu, arrived_at, declared_at, inspection_started_at,"
+    " inspection_finished_at, released_at, removed_at, held_at, hold_lifted_at,"
+    " limit_hours, deadline_at, warn_at"
+)
+
+
 @dataclass(frozen=True)
 class Source:
     """Rows an indicator aggregates over: a candidate filter (index-friendly, over the whole
@@ -45,6 +52,8 @@ class Source:
     candidates: str
     member: str
     live_only: bool = False
+    # Only these columns are carried into the aggregation: lot rows are wide.
+    columns: str = LOT_COLUMNS
 
 
 PRESENT = "arrived_at <= t AND coalesce(removed_at, 'infinity') > t"
@@ -91,8 +100,16 @@ SOURCES: dict[str, Source] = {
         "cargo_event",
         "occurred_at > CAST(:tmin AS timestamptz) - interval '2 hours' AND occurred_at <= :tmax",
         "occurred_at > t - interval '2 hours' AND occurred_at <= t",
+        columns="site_id, occurred_at, received_at",
     ),
-    "feeds": Source("feeds", "station_feed", "enabled", "true", live_only=True),
+    "feeds": Source(
+        "feeds",
+        "station_feed",
+        "enabled",
+        "true",
+        live_only=True,
+        columns="site_id, consecutive_failures",
+    ),
 }
 
 HAZ = "hazard_class IS NOT NULL"

@@ -45,7 +45,7 @@ def _source_sql(source: Source, indicators: Sequence[Indicator], latest: bool) -
     return f"""
 WITH g AS (SELECT DISTINCT t FROM unnest(CAST(:times AS timestamptz[])) AS g(t)),
 c AS MATERIALIZED (
-    SELECT s.*, a.office_id, a.customs_id
+    SELECT {", ".join("s." + c.strip() for c in source.columns.split(","))}, a.office_id, a.customs_id
     FROM {source.table} s JOIN site_ancestry a ON a.site_id = s.site_id
     WHERE {source.candidates}
 ),
@@ -53,7 +53,7 @@ agg AS (
     SELECT g.t, {_NODE} AS node_id,
        {aggregates}
     FROM g JOIN c ON {source.member}
-    GROUP BY g.t, GROUPING SETS ((c.site_id), (c.office_id), (c.customs_id), ())
+    GROUP BY g.t, ROLLUP (c.customs_id, c.office_id, c.site_id)
 ),
 points AS (
     SELECT g.t AS time, s.series_id, v.value

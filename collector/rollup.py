@@ -9,6 +9,7 @@ continuous aggregates and retention policies; the tables readers see are the sam
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -46,14 +47,27 @@ def metrics_cycle(engine: Engine, now: datetime | None = None) -> CycleResult | 
 
 
 def backfill_metrics(
-    engine: Engine, since: datetime, until: datetime, step: timedelta, batch: int = 24
+    engine: Engine,
+    since: datetime,
+    until: datetime,
+    step: timedelta,
+    batch: int = 12,
+    workers: int = 2,
 ) -> CycleResult:
-    """Recompute metrics at every `step` from `since` to `until`; idempotent (upserts)."""
+    """Recompute metrics at every `step` from `since` to `until`; idempotent (upserts).
+
+    Batches of times run on `workers` connections at once: the work is in the database, and
+    each batch is its own transaction, so an interrupted backfill can simply be run again.
+    """
     times = time_steps(since, until, step)
-    points = 0
-    for start in range(0, len(times), batch):
+    batches = [times[start : start + batch] for start in range(0, len(times), batch)]
+
+    def run(chunk: list[datetime]) -> int:
         with engine.begin() as conn:
-            points += compute(conn, times[start : start + batch]).points
+            return compute(conn, chunk).points
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        points = sum(pool.map(run, batches))
     if times:
         rollup_hourly(engine, until + timedelta(hours=1), since=times[0])
     return CycleResult(len(times), points)

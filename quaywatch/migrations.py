@@ -72,7 +72,10 @@ def upgrade(engine: Engine, directory: Path = SQL_DIR) -> list[str]:
                     )
                 continue
             try:
-                conn.exec_driver_sql(migration.sql)
+                # Straight to the driver without parameters, so a literal % (format('%I'))
+                # in a migration is not taken for a placeholder.
+                with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                    cursor.execute(migration.sql)
             except Exception as exc:
                 raise MigrationError(f"{migration.name} failed: {exc}") from exc
             conn.execute(

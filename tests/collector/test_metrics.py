@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from cargo_events import T0, ev, store
 from collector.metric_definitions import INDICATORS, SOURCES
 from collector.metrics import compute
 from collector.rollup import backfill_metrics, metrics_cycle, rollup_hourly
-from cargo_events import T0, ev, store
 
 SHEKOU, CHIWAN, YANGSHAN = "5304-SHEKOU", "5304-CHIWAN", "2201-YANGSHAN"
 

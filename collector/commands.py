@@ -1,0 +1,167 @@
+"""The collector's commands: import, simulate, metrics backfill, feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from quaywatch.cli import Context, pass_context
+
+
+def _when(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "csv", "ndjson"]),
+    default="auto",
+    show_default=True,
+)
+@click.option("--batch", default=5000, show_default=True, help="Events per transaction.")
+@pass_context
+def import_file(ctx: Context, path: Path, fmt: str, batch: int) -> None:
+    """Import cargo events from a CSV or NDJSON file, streaming; bad lines are reported by number."""
+    from collector.file_import import import_file as run_import
+
+    summary = run_import(ctx.engine, ctx.settings, path, fmt, batch, echo=click.echo)
+    click.echo(summary.describe())
+    if summary.rejected and not summary.stored:
+        raise SystemExit(1)
+
+
+@click.group()
+def simulate() -> None:
+    """The national simulator."""
+
+
+@simulate.command("backfill")
+@click.option("--days", default=14, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--scale", type=float, default=None, help="Volume multiplier (QUAYWATCH_SIM_SCALE).")
+@click.option("--end", type=str, default=None, help="End of the window (default: now).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has events.")
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the hazardous-lot breach ground truth to this CSV.",
+)
+@pass_context
+def simulate_backfill(
+    ctx: Context,
+    days: int,
+    seed: int,
+    scale: float | None,
+    end: str | None,
+    if_empty: bool,
+    truth: Path | None,
+) -> None:
+    """Simulate DAYS of national history into the database through the ingest path."""
+    from tqdm import tqdm
+
+    from collector.sim_runs import backfill, database_is_empty, write_ground_truth
+    from collector.simulator import SimConfig
+
+    if if_empty and not database_is_empty(ctx.engine):
+        click.echo("events already present: skipping the simulated backfill")
+        return
+    cfg = SimConfig(seed=seed, scale=scale or ctx.settings.sim_scale)
+    with tqdm(unit=" events", desc="simulating", unit_scale=True) as bar:
+        result = backfill(ctx.engine, days, cfg, _when(end) if end else None, progress=bar.update)
+    click.echo(
+        f"{result.events:,} events ({result.stored:,} new), metrics at "
+        f"{result.metric_times} times, in {result.seconds:.1f} s"
+    )
+    if truth:
+        click.echo(
+            f"ground truth: {write_ground_truth(ctx.engine, truth):,} hazardous lots -> {truth}"
+        )
+
+
+@simulate.command("truth")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def simulate_truth(ctx: Context, path: Path) -> None:
+    """Write when each hazardous lot breached its deadline (for forecaster backtests)."""
+    from collector.sim_runs import write_ground_truth
+
+    click.echo(f"{write_ground_truth(ctx.engine, path):,} hazardous lots -> {path}")
+
+
+@click.group()
+def metrics() -> None:
+    """Indicator metrics."""
+
+
+@metrics.command("backfill")
+@click.option("--since", required=True, help="Start time (ISO 8601).")
+@click.option("--until", default=None, help="End time (default: now).")
+@click.option("--step-minutes", default=60, show_default=True)
+@pass_context
+def metrics_backfill(ctx: Context, since: str, until: str | None, step_minutes: int) -> None:
+    """Recompute metrics for a past range (idempotent)."""
+    from collector.rollup import backfill_metrics
+
+    end = _when(until) if until else datetime.now(UTC)
+    result = backfill_metrics(ctx.engine, _when(since), end, timedelta(minutes=step_minutes))
+    click.echo(f"recomputed {result.times} times, {result.points:,} points")
+
+
+@click.group()
+def feeds() -> None:
+    """Station feeds the collector pulls."""
+
+
+@feeds.command("add")
+@click.argument("feed_id")
+@click.option("--url", required=True)
+@click.option("--site", "site_id", default=None)
+@click.option("--auth-header", default=None, help="Header name, e.g. Authorization.")
+@click.option("--auth-secret", default=None, help="Header value (stored, never shown).")
+@click.option("--cursor-param", default="since", show_default=True)
+@click.option("--interval", "interval_s", default=60, show_default=True)
+@pass_context
+def feeds_add(
+    ctx: Context,
+    feed_id: str,
+    url: str,
+    site_id: str | None,
+    auth_header: str | None,
+    auth_secret: str | None,
+    cursor_param: str,
+    interval_s: int,
+) -> None:
+    """Add or update a station feed."""
+    from collector.station_feeds import FeedConfig, upsert_feed
+
+    with ctx.engine.begin() as conn:
+        upsert_feed(
+            conn,
+            FeedConfig(feed_id, url, site_id, auth_header, auth_secret, cursor_param, interval_s),
+        )
+    click.echo(f"feed {feed_id} saved")
+
+
+@feeds.command("pull")
+@pass_context
+def feeds_pull(ctx: Context) -> None:
+    """Poll every feed that is due, once."""
+    from collector.station_feeds import poll_due
+
+    for outcome in poll_due(ctx.engine, ctx.settings):
+        click.echo(outcome.describe())
+
+
+def register(cli: click.Group) -> None:
+    for command in (import_file, simulate, metrics, feeds):
+        cli.add_command(command)

@@ -1,0 +1,42 @@
+"""The collector's scheduled steps, in the (engine, settings) shape quaywatch.scheduler calls."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+
+from collector.rollup import RetentionPolicy, apply_retention, metrics_cycle, rollup_hourly
+from collector.station_feeds import poll_due
+from quaywatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def metrics(engine: Engine, settings: Settings) -> Any:
+    return metrics_cycle(engine)
+
+
+def rollup(engine: Engine, settings: Settings) -> Any:
+    return rollup_hourly(engine)
+
+
+def retention(engine: Engine, settings: Settings) -> Any:
+    policy = RetentionPolicy(
+        settings.retention_points_days,
+        settings.retention_hourly_days,
+        settings.retention_events_days,
+    )
+    dropped = apply_retention(engine, policy)
+    if any(dropped.values()):
+        log.info("retention dropped %s", dropped)
+    return dropped
+
+
+def feeds(engine: Engine, settings: Settings) -> Any:
+    outcomes = poll_due(engine, settings)
+    for outcome in outcomes:
+        if not outcome.ok:
+            log.warning("feed %s", outcome.describe())
+    return outcomes

@@ -1,0 +1,83 @@
+"""APScheduler wiring: each package exposes plain step functions; only this module schedules them.
+
+Steps guard themselves with advisory locks, so running the same schedule on several replicas is
+safe. A failing step is logged and retried at its next interval; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+from quaywatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    target: str  # "module:function", called as function(engine, settings)
+    interval: Callable[[Settings], float]
+    role: str
+
+
+JOBS: tuple[Job, ...] = (
+    Job("metrics", "collector.jobs:metrics", lambda s: s.metrics_interval_s, "collector"),
+    Job("rollup", "collector.jobs:rollup", lambda s: s.rollup_interval_s, "collector"),
+    Job("retention", "collector.jobs:retention", lambda s: 6 * 3600, "collector"),
+    Job("feeds", "collector.jobs:feeds", lambda s: s.feed_poll_interval_s, "collector"),
+    Job("forecast", "forecaster.jobs:forecast", lambda s: 900, "forecaster"),
+    Job("evaluate", "alerter.jobs:evaluate", lambda s: 30, "alerter"),
+    Job("dispatch", "alerter.jobs:dispatch", lambda s: 2, "alerter"),
+)
+
+
+def _resolve(target: str) -> Callable[[Engine, Settings], Any] | None:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    step: Callable[[Engine, Settings], Any] = getattr(module, attr)
+    return step
+
+
+def _guarded(
+    name: str, step: Callable[[Engine, Settings], Any], engine: Engine, settings: Settings
+) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            step(engine, settings)
+        except Exception:
+            log.exception("scheduled step %s failed; it runs again at its next interval", name)
+
+    return run
+
+
+def build_scheduler(settings: Settings, engine: Engine, role: str = "all") -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
+    )
+    for job in JOBS:
+        if role not in ("all", job.role):
+            continue
+        step = _resolve(job.target)
+        if step is None:
+            continue
+        scheduler.add_job(
+            _guarded(job.name, step, engine, settings),
+            "interval",
+            seconds=job.interval(settings),
+            id=job.name,
+            name=job.name,
+        )
+    return scheduler

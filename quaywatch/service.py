@@ -1,0 +1,110 @@
+"""`quaywatch run`: the HTTP API (waitress), the scheduler, and optionally the live simulator,
+in one process until SIGINT/SIGTERM, with a status line every few seconds."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from waitress.server import create_server
+
+from quaywatch.log import setup_logging
+from quaywatch.scheduler import build_scheduler
+from quaywatch.settings import Settings
+from quaywatch.web import create_app
+
+log = logging.getLogger("quaywatch")
+STATUS_EVERY_S = 10.0
+
+
+def _status(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("""
+            SELECT (SELECT count(*) FROM cargo_event WHERE received_at > now() - interval '10 seconds'),
+                   (SELECT count(*) FROM lot WHERE removed_at IS NULL),
+                   (SELECT detail->>'points' FROM job_state WHERE name = 'metrics_cycle'),
+                   (SELECT watermark FROM job_state WHERE name = 'metrics_cycle')""")
+        ).one()
+    return {
+        "events_per_s": row[0] / STATUS_EVERY_S,
+        "lots": row[1],
+        "points": row[2],
+        "cycle": row[3],
+    }
+
+
+def _simulator(settings: Settings, engine: Engine, speed: float) -> Any:
+    from collector.sim_runs import LiveSimulator, remembered_config
+    from collector.simulator import SimConfig
+    from quaywatch.auth import create_token
+
+    cfg, anchor = remembered_config(engine, SimConfig(scale=settings.sim_scale, speed=speed))
+    with engine.begin() as conn:
+        token = create_token(conn, "live simulator", "station", "CN")
+        latest = conn.execute(text("SELECT max(occurred_at) FROM cargo_event")).scalar()
+    url = f"http://{settings.api_host}:{settings.api_port}"
+    simulator = LiveSimulator(url, token, cfg, anchor)
+    thread = threading.Thread(
+        target=simulator.run,
+        args=(latest or datetime.now(UTC),),
+        name="live-simulator",
+        daemon=True,
+    )
+    return simulator, thread
+
+
+def run_service(
+    settings: Settings,
+    engine: Engine,
+    role: str = "all",
+    simulate: bool = False,
+    speed: float = 1.0,
+) -> None:
+    setup_logging(settings.log_level)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    server = None
+    if role in ("all", "api"):
+        server = create_server(
+            create_app(settings, engine), host=settings.api_host, port=settings.api_port, threads=8
+        )
+        threading.Thread(target=server.run, name="http", daemon=True).start()
+        log.info(
+            "API listening on http://%s:%s/api/v1 (health: /healthz, metrics: /metrics)",
+            settings.api_host,
+            settings.api_port,
+        )
+    scheduler = build_scheduler(settings, engine, role)
+    scheduler.start()
+    log.info("scheduler running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    simulator = None
+    if simulate:
+        simulator, thread = _simulator(settings, engine, speed)
+        thread.start()
+        log.info("live simulator feeding the API (speed x%g)", speed)
+    try:
+        while not stop.wait(STATUS_EVERY_S):
+            status = _status(engine)
+            log.info(
+                "events/s %.1f | lots on site %s | metrics points last cycle %s (%s)",
+                status["events_per_s"],
+                f"{status['lots']:,}",
+                status["points"] or "-",
+                f"{status['cycle']:%H:%M}" if status["cycle"] else "pending",
+            )
+    finally:
+        log.info("stopping")
+        if simulator:
+            simulator.stop()
+        scheduler.shutdown(wait=True)
+        if server:
+            server.close()
+        engine.dispose()
+        time.sleep(0.1)

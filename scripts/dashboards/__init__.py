@@ -1,0 +1,17 @@
+"""Dashboard definitions for Grafana, generated into grafana/dashboards/ by build_dashboards.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scripts.dashboards import alerts, customs, forecast, national, port
+
+# File name (without .json) -> builder. The order is the order of the docs.
+DASHBOARDS: dict[str, Callable[[], dict[str, Any]]] = {
+    "national": national.build,
+    "customs_centre": customs.build,
+    "port": port.build,
+    "alerts": alerts.build,
+    "forecast_quality": forecast.build,
+}

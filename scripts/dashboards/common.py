@@ -1,0 +1,87 @@
+"""Pieces several dashboards share: SQL fragments, units, status colours, forecast band."""
+
+from __future__ import annotations
+
+from scripts.dashboards.model import GREEN, GREY, ORANGE, RED, Json, override, thresholds
+
+# Indicator units (collector/metric_definitions.py) as Grafana unit ids.
+UNITS = {"h": "h", "%": "percent", "min": "m", "lots": "short", "lots/h": "short",
+         "events/h": "short", "TEU": "short", "feeds": "short"}  # fmt: skip
+
+ALL_SENTINEL = "'__all'"  # a custom all value is sent as written, so it carries its quotes
+
+
+def any_of(column: str, variable: str) -> str:
+    """`column` is one of a multi-value variable's values, or the variable is All (sentinel)."""
+    values = f"ARRAY[${{{variable}:sqlstring}}]::text[]"
+    return f"('__all' = ANY({values}) OR {column} = ANY({values}))"
+
+
+def indicators_sql(codes: tuple[str, ...]) -> str:
+    return ", ".join(f"'{code}'" for code in codes)
+
+
+def series_sql(
+    view: str, where: str, codes: tuple[str, ...], label: str = "indicator_label"
+) -> str:
+    """Long-format series (one per `label` value) of the given indicators, bucketed by
+    $__interval; the `metric` column names each series."""
+    return f"""
+SELECT $__timeGroupAlias(time, $__interval), {label} AS metric, avg(value) AS value
+FROM {view}
+WHERE $__timeFilter(time) AND {where}
+  AND indicator IN ({indicators_sql(codes)})
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+def latest_sql(node_sql: str, columns: dict[str, str]) -> str:
+    """One row with the latest value of each indicator of one node, as named columns."""
+    picks = ",\n       ".join(
+        f"max(value) FILTER (WHERE indicator = '{code}') AS \"{name}\""
+        for name, code in columns.items()
+    )
+    return f"""
+SELECT {picks}
+FROM reporting.latest_status
+WHERE node_id = {node_sql}
+"""
+
+
+STATUS_TEXT = """CASE status WHEN 0 THEN '正常 OK' WHEN 1 THEN '预警 Warning'
+            WHEN 2 THEN '严重 Critical' ELSE '无数据 No data' END"""
+
+COUNT_BAD = thresholds((None, GREEN), (1, RED))
+COUNT_WARN = thresholds((None, GREEN), (1, ORANGE))
+NEUTRAL = thresholds((None, "blue"))
+STATUS = thresholds((None, GREEN), (1, ORANGE), (2, RED), (3, GREY))
+# Hours left before a hazardous lot's storage deadline: past it, under a shift, enough.
+COUNTDOWN = thresholds((None, RED), (0, ORANGE), (8, GREEN))
+
+FORECAST_NOTE = (
+    "预测区间 Forecast band: the shaded band appears when the forecaster publishes its views "
+    "(columns forecast_lower and forecast_band = upper - lower, stacked)."
+)
+
+
+def forecast_band_overrides() -> list[Json]:
+    """A shaded forecast band without fillBelowTo (its string value does not fit the schema's
+    object-typed override values): `forecast_lower` is stacked invisibly and `forecast_band`
+    (upper - lower) is stacked on it, so its fill spans lower..upper."""
+    band = {"mode": "normal", "group": "forecast"}
+    hidden = {"legend": True, "tooltip": True, "viz": False}
+    return [
+        override(
+            "forecast_lower",
+            custom_stacking=band,
+            color={"mode": "fixed", "fixedColor": "transparent"},
+            custom_hideFrom=hidden,
+        ),
+        override(
+            "forecast_band",
+            custom_stacking=band,
+            color={"mode": "fixed", "fixedColor": "rgba(31, 120, 193, 0.3)"},
+        ),
+        override("forecast", custom_lineStyle={"fill": "dash", "dash": [10, 10]}),
+    ]
