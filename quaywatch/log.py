@@ -41,3 +41,5 @@ def setup_logging(level: str = "INFO") -> None:
     # cmdstanpy logs every Stan run at INFO; one line per series per cycle drowns everything else.
     logging.getLogger("cmdstanpy").setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # urllib3 logs full request URLs (bot tokens included) at DEBUG.
+    logging.getLogger("urllib3").setLevel(logging.INFO)
