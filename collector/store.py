@@ -1,9 +1,13 @@
 """The only writer of the collector's tables: cargo events, lot state, feed cursors.
 
 `save_events` is the one ingest path for push, pull, file import and the simulator: binary COPY
-into a temporary staging table, then one statement that inserts the new events (duplicates are
-skipped by their identity) and folds exactly those into lot state. Everything happens in the
+into a temporary staging table, an insert of the new events (duplicates are skipped by their
+identity), then one statement that folds exactly those into lot state. Everything happens in the
 caller's transaction, so a batch is stored whole or not at all.
+
+Most batches hold only new events, so the insert is first tried without conflict handling (as
+fast as the data can be written); only a batch that re-sends stored events takes the slower path
+that removes them from the stage first.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ CREATE TEMP TABLE IF NOT EXISTS stage_cargo_event
 
 # Each lot column merges commutatively (min, max, or last-writer-wins on (time, event id)), so
 # applying the same events in any order, in any batches, gives the same row.
-_INSERT_AND_FOLD = """
-WITH inserted AS (
-    INSERT INTO cargo_event AS e ({cols})
-    SELECT {cols} FROM stage_cargo_event
-    ON CONFLICT (event_id, occurred_at) DO NOTHING
-    RETURNING e.*
-), latest AS (
+_INSERT_NEW = "INSERT INTO cargo_event ({cols}) SELECT {cols} FROM stage_cargo_event"
+_DROP_STORED = """
+DELETE FROM stage_cargo_event s USING cargo_event e
+WHERE e.event_id = s.event_id AND e.occurred_at = s.occurred_at
+"""
+_FOLD = """
+WITH inserted AS (SELECT * FROM stage_cargo_event), latest AS (
     SELECT DISTINCT ON (lot_id) lot_id, site_id, occurred_at AS site_at, event_id AS site_event_id
     FROM inserted ORDER BY lot_id, occurred_at DESC, event_id DESC
 ), latest_attrs AS (
@@ -100,14 +104,15 @@ WITH inserted AS (
         updated_at = now()
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM upserted)
+SELECT count(*) FROM upserted
 """
 # A NULL attrs_at on the stored side loses to any stated attributes.
 _NEWER_ATTRS = (
     "(EXCLUDED.attrs_at IS NOT NULL AND (l.attrs_at IS NULL OR "
     "(EXCLUDED.attrs_at, EXCLUDED.attrs_event_id) > (l.attrs_at, l.attrs_event_id)))"
 )
-INSERT_AND_FOLD = _INSERT_AND_FOLD.format(cols=", ".join(EVENT_COLUMNS), newer_attrs=_NEWER_ATTRS)
+INSERT_NEW = _INSERT_NEW.format(cols=", ".join(EVENT_COLUMNS))
+FOLD = _FOLD.format(newer_attrs=_NEWER_ATTRS)
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,8 @@ def save_events(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> Save
     """Store events and fold them into lot state inside the caller's transaction."""
     if not rows:
         return SaveResult(0, 0, 0)
+    # A batch may carry the same event twice; keep one so the fast insert can succeed.
+    unique = list({(row[0], row[1]): row for row in rows}.values())
     with conn.cursor() as cur:
         cur.execute(_STAGE)
         cur.execute("TRUNCATE stage_cargo_event")
@@ -134,11 +141,25 @@ def save_events(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> Save
             f"COPY stage_cargo_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.set_types(_COPY_TYPES)
-            for row in rows:
+            for row in unique:
                 copy.write_row(row)
-        cur.execute(INSERT_AND_FOLD)
-        stored, lots = cur.fetchone() or (0, 0)
-    return SaveResult(len(rows), int(stored), int(lots))
+        stored = _insert_new(conn, cur, len(unique))
+        cur.execute(FOLD)
+        lots = (cur.fetchone() or (0,))[0]
+    return SaveResult(len(rows), stored, int(lots))
+
+
+def _insert_new(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], staged: int) -> int:
+    try:
+        with conn.transaction():  # a savepoint: only this insert is undone on a conflict
+            cur.execute(INSERT_NEW)
+        return staged
+    except psycopg.errors.UniqueViolation:
+        pass
+    cur.execute(_DROP_STORED)
+    # A concurrent writer may still store one of these first: skip it rather than fail.
+    cur.execute(INSERT_NEW + " ON CONFLICT (event_id, occurred_at) DO NOTHING")
+    return max(cur.rowcount, 0)
 
 
 def known_sites(conn: psycopg.Connection[Any]) -> set[str]:

@@ -105,6 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
         _database_url,
         None,
         "PostgreSQL/TimescaleDB URL; `make run` and `make test` start a local cluster when unset.",
+        secret=True,
     ),
     Setting("QUAYWATCH_API_HOST", "api_host", str, "127.0.0.1", "Address the HTTP API listens on."),
     Setting("QUAYWATCH_API_PORT", "api_port", _port, "8080", "Port the HTTP API listens on."),
@@ -220,7 +221,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     log_level: str = "INFO"

@@ -43,25 +43,20 @@ class PgServer:
     port: int | None = None
     dir: str | None = None
     databases: list[str] = field(default_factory=list)
+    options: str = TEST_SERVER_OPTIONS
 
     @classmethod
-    def start_private(cls) -> PgServer:
+    def start_private(cls, options: str = TEST_SERVER_OPTIONS) -> PgServer:
         base = tempfile.mkdtemp(prefix="qw-test-")
         os.chmod(base, 0o755)
         cluster_dir = os.path.join(base, "pg")
         port = free_port()
         subprocess.run(
-            [
-                "bash",
-                str(PGCLUSTER),
-                "start",
-                cluster_dir,
-                str(port),
-                TEST_SERVER_OPTIONS,
-            ],
-            check=True,
+            ["bash", str(PGCLUSTER), "start", cluster_dir, str(port), options], check=True
         )
-        return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", port, cluster_dir)
+        return cls(
+            f"postgresql://postgres@127.0.0.1:{port}/postgres", port, cluster_dir, options=options
+        )
 
     def stop(self) -> None:
         assert self.dir, "only a private cluster can be stopped"
@@ -70,15 +65,7 @@ class PgServer:
     def start(self) -> None:
         assert self.dir and self.port
         subprocess.run(
-            [
-                "bash",
-                str(PGCLUSTER),
-                "start",
-                self.dir,
-                str(self.port),
-                TEST_SERVER_OPTIONS,
-            ],
-            check=True,
+            ["bash", str(PGCLUSTER), "start", self.dir, str(self.port), self.options], check=True
         )
 
     def url(self, database: str) -> str:
