@@ -20,7 +20,14 @@ from sqlalchemy import Engine, text
 from collector.events import EVENT_COLUMNS, EventRow
 from collector.org_hierarchy import OrgNode, read_org_nodes
 from collector.rollup import backfill_metrics
-from collector.simulator import SimConfig, default_incidents, events_of, lots_for_day, simulate
+from collector.simulator import (
+    SimConfig,
+    default_incidents,
+    lots_for_day,
+    plan_events,
+    rows_between,
+    simulate,
+)
 from collector.store import save_events
 from quaywatch.db import raw_connection
 
@@ -159,6 +166,7 @@ class LiveSimulator:
         self._stop = threading.Event()
         self._cache: dict[tuple[str, Any], Any] = {}
         self._session = requests.Session()
+        self._sites = sites()
 
     def stop(self) -> None:
         self._stop.set()
@@ -174,16 +182,19 @@ class LiveSimulator:
 
     def _events_between(self, after: datetime, until: datetime) -> list[EventRow]:
         first_day = (until - timedelta(days=self.history_days)).date()
+        # Days that slid out of the window cannot produce events any more.
+        for key in [key for key in self._cache if key[1] < first_day]:
+            del self._cache[key]
         rows: list[EventRow] = []
-        for site in sites():
+        for site in self._sites:
             day = first_day
             while day <= until.date():
                 key = (site.node_id, day)
                 if key not in self._cache:
-                    self._cache[key] = lots_for_day(site, day, self.cfg)
-                rows.extend(
-                    events_of(self._cache[key], self.cfg.seed, until.timestamp(), after.timestamp())
-                )
+                    lots = lots_for_day(site, day, self.cfg)
+                    self._cache[key] = (lots, plan_events(lots, self.cfg.seed))
+                lots, plan = self._cache[key]
+                rows.extend(rows_between(lots, plan, until.timestamp(), after.timestamp()))
                 day += timedelta(days=1)
         return rows
 

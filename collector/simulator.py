@@ -165,45 +165,68 @@ _STAGES = (
 )
 
 
-def events_of(lots: DayLots, seed: int, until: float, after: float = -np.inf) -> list[EventRow]:
-    """The lots' events that occurred in (after, until], with realistic reception delays:
-    2% arrive late (median 30 min) and 0.5% are sent twice."""
+@dataclass(frozen=True)
+class EventPlan:
+    """Every stage time of a site-day's lots with its reception delay, drawn once so the live
+    simulator can cut windows out of it each tick without drawing again."""
+
+    times: np.ndarray  # (stage, lot) epoch seconds, NaN where the stage never happens
+    delay: np.ndarray
+    twice: np.ndarray
+    lot_ids: list[str]
+    direction: list[str]
+
+
+def plan_events(lots: DayLots, seed: int) -> EventPlan:
+    """2% of events arrive late (median 30 min) and 0.5% are sent twice."""
     rng = _rng(seed + 1, lots.site.node_id, lots.day)
-    n = len(lots.arrived)
-    late = rng.random((len(_STAGES), n)) < 0.02
-    twice = rng.random((len(_STAGES), n)) < 0.005
-    delay = np.where(
-        late,
-        rng.lognormal(np.log(1800), 0.6, (len(_STAGES), n)),
-        rng.uniform(2, 60, (len(_STAGES), n)),
+    shape = (len(_STAGES), len(lots.arrived))
+    late = rng.random(shape) < 0.02
+    twice = rng.random(shape) < 0.005
+    delay = np.where(late, rng.lognormal(np.log(1800), 0.6, shape), rng.uniform(2, 60, shape))
+    times = (
+        np.vstack([getattr(lots, column) for _, column in _STAGES]) if shape[1] else np.empty(shape)
     )
     site = lots.site.node_id
-    lot_ids = [f"{site}-{lots.day:%Y%m%d}-{i:05d}" for i in range(n)]
+    lot_ids = [f"{site}-{lots.day:%Y%m%d}-{i:05d}" for i in range(shape[1])]
     direction = ["export" if e else "import" for e in lots.export]
+    return EventPlan(times, delay, twice, lot_ids, direction)
+
+
+def rows_between(
+    lots: DayLots, plan: EventPlan, until: float, after: float = -np.inf
+) -> list[EventRow]:
+    """The planned events that occurred in (after, until]."""
+    site = lots.site.node_id
     rows: list[EventRow] = []
-    for s, (kind, column) in enumerate(_STAGES):
-        times = getattr(lots, column)
+    stages, indexes = np.nonzero((plan.times > after) & (plan.times <= until))
+    for s, i in zip(stages.tolist(), indexes.tolist(), strict=True):
+        kind = _STAGES[s][0]
+        at = float(plan.times[s, i])
         attrs = kind in ("arrived", "declared")
-        for i in np.flatnonzero((times > after) & (times <= until)):
-            at = float(times[i])
-            row: EventRow = (
-                f"{lot_ids[i]}-{kind}",
-                datetime.fromtimestamp(at, UTC),
-                datetime.fromtimestamp(min(at + float(delay[s, i]), until), UTC),
-                site,
-                lot_ids[i],
-                kind,
-                direction[i] if attrs else None,
-                lots.hazard[i] if attrs else None,
-                lots.un[i] if attrs else None,
-                None,
-                float(lots.teu[i]) if attrs else None,
-                "sim",
-            )
+        row: EventRow = (
+            f"{plan.lot_ids[i]}-{kind}",
+            datetime.fromtimestamp(at, UTC),
+            datetime.fromtimestamp(min(at + float(plan.delay[s, i]), until), UTC),
+            site,
+            plan.lot_ids[i],
+            kind,
+            plan.direction[i] if attrs else None,
+            lots.hazard[i] if attrs else None,
+            lots.un[i] if attrs else None,
+            None,
+            float(lots.teu[i]) if attrs else None,
+            "sim",
+        )
+        rows.append(row)
+        if plan.twice[s, i]:
             rows.append(row)
-            if twice[s, i]:
-                rows.append(row)
     return rows
+
+
+def events_of(lots: DayLots, seed: int, until: float, after: float = -np.inf) -> list[EventRow]:
+    """The lots' events that occurred in (after, until]."""
+    return rows_between(lots, plan_events(lots, seed), until, after)
 
 
 def simulate(
