@@ -26,7 +26,10 @@ CREATE TABLE metric_point (
     series_id  int              NOT NULL,
     value      double precision NOT NULL
 );
-SELECT create_hypertable('metric_point', by_range('time', INTERVAL '1 day'));
+-- No default (time DESC) index: every read names its series, and the rollup reads whole recent
+-- chunks; one index fewer makes the ~13,000 points of each minute cheaper to write.
+SELECT create_hypertable('metric_point', by_range('time', INTERVAL '1 day'),
+                         create_default_indexes => false);
 CREATE UNIQUE INDEX metric_point_series_time ON metric_point (series_id, time DESC);
 
 -- The latest value per series, upserted each cycle: "current status" reads without a scan
@@ -50,7 +53,8 @@ CREATE TABLE metric_hourly (
     n          int              NOT NULL,
     PRIMARY KEY (series_id, bucket)
 );
-SELECT create_hypertable('metric_hourly', by_range('bucket', INTERVAL '30 days'));
+SELECT create_hypertable('metric_hourly', by_range('bucket', INTERVAL '30 days'),
+                         create_default_indexes => false);
 
 -- Progress markers for scheduled jobs (rollup watermark, last metrics cycle).
 CREATE TABLE job_state (
