@@ -9,11 +9,12 @@ from typing import Any
 from flask import Blueprint, g, request
 from sqlalchemy import text
 
-from collector.events import FieldError, TimePolicy, parse_batch
+from collector.events import CargoEvent, FieldError, TimePolicy, parse_batch
 from collector.store import save_events
 from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
+from quaywatch.openapi import body
 from quaywatch.web import app_engine, app_settings, app_telemetry
 
 bp = Blueprint("collector", __name__, url_prefix="/api/v1")
@@ -50,7 +51,9 @@ def _visible_sites(node_id: str) -> set[str]:
 
 @bp.post("/events")
 @require("events:write")
+@body(CargoEvent, many=True)
 def ingest_events() -> Any:
+    """Store a batch of cargo events (JSON array or NDJSON); 202 after commit."""
     settings = app_settings()
     items, decode_errors = _decode_items(request.get_data(cache=False), request.content_type or "")
     if not isinstance(items, list):
@@ -96,6 +99,7 @@ def _check_visible(node_id: str) -> None:
 @bp.get("/lots/<lot_id>")
 @require("read")
 def get_lot(lot_id: str) -> Any:
+    """A lot's merged state, stage and deadline."""
     with app_engine().connect() as conn:
         row = (
             conn.execute(text("SELECT * FROM lot WHERE lot_id = :id"), {"id": lot_id})
@@ -111,6 +115,7 @@ def get_lot(lot_id: str) -> Any:
 @bp.get("/nodes")
 @require("read")
 def list_nodes() -> Any:
+    """The org tree under the token's node."""
     level = request.args.get("level")
     sql = (
         "SELECT node_id, parent_id, level, code, name_en, name_zh, site_type, locode, longitude,"
@@ -128,6 +133,7 @@ def list_nodes() -> Any:
 @bp.get("/nodes/<node_id>")
 @require("read")
 def get_node(node_id: str) -> Any:
+    """One org node."""
     _check_visible(node_id)
     with app_engine().connect() as conn:
         row = (
@@ -141,6 +147,7 @@ def get_node(node_id: str) -> Any:
 @bp.get("/indicators")
 @require("read")
 def list_indicators() -> Any:
+    """The indicator catalogue."""
     with app_engine().connect() as conn:
         rows = conn.execute(text("SELECT * FROM indicator ORDER BY theme, code")).mappings()
         return {"items": [{k: _json_value(v) for k, v in row.items()} for row in rows]}
@@ -149,6 +156,7 @@ def list_indicators() -> Any:
 @bp.get("/metrics/<node_id>/<indicator>")
 @require("read")
 def get_metric(node_id: str, indicator: str) -> Any:
+    """Recent points of one indicator at one node."""
     _check_visible(node_id)
     hours = request.args.get("hours", "24")
     if not hours.isdigit() or not 0 < int(hours) <= 24 * 90:

@@ -108,6 +108,13 @@ class CargoEvent(BaseModel):
     packing_group: Literal["I", "II", "III"] | None = None
     teu: float | None = Field(default=None, gt=0, le=4)
 
+    @field_validator("event_id", "site_id", "lot_id", mode="after")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
     @field_validator("hazard_class", mode="before")
     @classmethod
     def _known_class(cls, value: Any) -> Any:

@@ -9,11 +9,11 @@ import importlib
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from quaywatch.db import make_engine
@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "collector.api:bp",
     "forecaster.api:bp",
     "alerter.api:bp",
+    "alerter.delivery_api:bp",
 )
 
 
@@ -67,6 +68,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
                 raise
             continue
         app.register_blueprint(getattr(module, attr))
+    from quaywatch.openapi import bp as openapi_bp
+
+    app.register_blueprint(openapi_bp)
     return app
 
 
@@ -118,6 +122,26 @@ def _register_errors(app: Flask) -> None:
                 headers={"Retry-After": "5"},
             )
         )
+
+    def bad_text(error: Exception) -> Response:
+        # PostgreSQL text cannot hold NUL; anything else the driver refuses is a client error too.
+        return problem(
+            ApiError(
+                400,
+                "Invalid value",
+                "a value cannot be stored as given (text must not contain NUL characters)",
+            )
+        )
+
+    app.register_error_handler(DataError, bad_text)
+    app.register_error_handler(psycopg.DataError, bad_text)
+
+    @app.before_request
+    def refuse_nul_in_url() -> Response | None:
+        values = list((request.view_args or {}).values()) + list(request.args.values())
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            return problem(ApiError(400, "Invalid value", "URL parameters must not contain NUL"))
+        return None
 
     app.register_error_handler(OperationalError, unavailable)
     app.register_error_handler(psycopg.OperationalError, unavailable)

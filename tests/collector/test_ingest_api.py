@@ -130,3 +130,10 @@ def test_a_station_token_pushes_only_to_sites_in_its_subtree(client, engine):
     response = post(client, {"Authorization": f"Bearer {token}"}, [event(1), outside])
     assert response.json["accepted_ids"] == ["ev-1"]
     assert response.json["errors"][0]["field"] == "site_id"
+
+
+def test_a_nul_character_is_a_field_error_not_a_failed_batch(client, auth):
+    response = post(client, auth, [event(1), event(2, lot_id="lot\x002")])
+    assert response.status_code == 202
+    assert response.json["accepted_ids"] == ["ev-1"]
+    assert response.json["errors"][0]["field"] == "lot_id"
