@@ -11,7 +11,12 @@ import click
 from quaywatch.settings import Settings, SettingsError, load_settings
 
 # Each package adds its own commands; a package that is absent adds none.
-COMMAND_MODULES = ("collector.commands", "forecaster.commands", "alerter.commands")
+COMMAND_MODULES = (
+    "collector.commands",
+    "collector.risk.commands",
+    "forecaster.commands",
+    "alerter.commands",
+)
 
 
 class Context:
@@ -81,10 +86,22 @@ def db_seed(ctx: Context) -> None:
         nodes = seed_org_tree(conn)
         indicators = seed_indicators(conn)
         new_series = ensure_series(conn)
+        rules = _seed_default_rules(conn)
         token = ctx.settings.admin_token.value
         if token:
             create_token(conn, "bootstrap admin", "admin", "CN", token=token)
-    click.echo(f"seeded {nodes} org nodes, {indicators} indicators, {new_series} new series")
+    click.echo(
+        f"seeded {nodes} org nodes, {indicators} indicators, {new_series} new series, "
+        f"{rules} new default rules"
+    )
+
+
+def _seed_default_rules(conn: Any) -> int:
+    try:
+        from alerter.defaults import seed_default_rules
+    except ModuleNotFoundError:
+        return 0
+    return seed_default_rules(conn)
 
 
 @db.command("status")

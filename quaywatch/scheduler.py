@@ -10,6 +10,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,16 +27,26 @@ class Job:
     target: str  # "module:function", called as function(engine, settings)
     interval: Callable[[Settings], float]
     role: str
+    then: str | None = None  # a job to run right after this one succeeds
 
 
 JOBS: tuple[Job, ...] = (
-    Job("metrics", "collector.jobs:metrics", lambda s: s.metrics_interval_s, "collector"),
+    # Rules are evaluated on their own schedule and also right after each metrics cycle, so a
+    # breach is seen within seconds of being computed.
+    Job(
+        "metrics",
+        "collector.jobs:metrics",
+        lambda s: s.metrics_interval_s,
+        "collector",
+        then="evaluate",
+    ),
     Job("rollup", "collector.jobs:rollup", lambda s: s.rollup_interval_s, "collector"),
     Job("retention", "collector.jobs:retention", lambda s: 6 * 3600, "collector"),
     Job("feeds", "collector.jobs:feeds", lambda s: s.feed_poll_interval_s, "collector"),
     Job("forecast", "forecaster.jobs:forecast", lambda s: 900, "forecaster"),
     Job("evaluate", "alerter.jobs:evaluate", lambda s: 30, "alerter"),
     Job("dispatch", "alerter.jobs:dispatch", lambda s: 2, "alerter"),
+    Job("prune", "alerter.jobs:prune", lambda s: 3600, "alerter"),
 )
 
 
@@ -52,13 +63,20 @@ def _resolve(target: str) -> Callable[[Engine, Settings], Any] | None:
 
 
 def _guarded(
-    name: str, step: Callable[[Engine, Settings], Any], engine: Engine, settings: Settings
+    job: Job,
+    step: Callable[[Engine, Settings], Any],
+    engine: Engine,
+    settings: Settings,
+    scheduler: BackgroundScheduler,
 ) -> Callable[[], None]:
     def run() -> None:
         try:
             step(engine, settings)
         except Exception:
-            log.exception("scheduled step %s failed; it runs again at its next interval", name)
+            log.exception("scheduled step %s failed; it runs again at its next interval", job.name)
+            return
+        if job.then and scheduler.get_job(job.then):
+            scheduler.modify_job(job.then, next_run_time=datetime.now(UTC))
 
     return run
 
@@ -74,7 +92,7 @@ def build_scheduler(settings: Settings, engine: Engine, role: str = "all") -> Ba
         if step is None:
             continue
         scheduler.add_job(
-            _guarded(job.name, step, engine, settings),
+            _guarded(job, step, engine, settings, scheduler),
             "interval",
             seconds=job.interval(settings),
             id=job.name,

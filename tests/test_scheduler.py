@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from quaywatch.scheduler import JOBS, build_scheduler
+
+
+def test_every_package_step_is_scheduled_for_the_all_role(settings, engine):
+    scheduler = build_scheduler(settings, engine, "all")
+    assert {job.id for job in scheduler.get_jobs()} == {job.name for job in JOBS}
+
+
+def test_a_role_runs_only_its_own_steps(settings, engine):
+    collector = {job.id for job in build_scheduler(settings, engine, "collector").get_jobs()}
+    assert collector == {"metrics", "rollup", "retention", "feeds"}
+    assert build_scheduler(settings, engine, "api").get_jobs() == []
+
+
+def test_a_metrics_cycle_brings_rule_evaluation_forward(settings, engine):
+    scheduler = build_scheduler(settings, engine, "all")
+    scheduler.start(paused=True)
+    try:
+        before = scheduler.get_job("evaluate").next_run_time
+        scheduler.get_job("metrics").func()
+        assert scheduler.get_job("evaluate").next_run_time < before
+    finally:
+        scheduler.shutdown(wait=False)
