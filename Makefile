@@ -62,5 +62,8 @@ bench: setup ## benchmarks; figures go to docs/benchmarks.md
 dashboards: venv ## regenerate grafana/dashboards/*.json
 	@$(BIN)/python scripts/build_dashboards.py
 
+dashboards-check: venv ## fail when grafana/dashboards/*.json differ from the generator's output
+	@$(BIN)/python scripts/build_dashboards.py --check
+
 clean: db-down ## stop the local cluster and remove the virtualenv
 	rm -rf $(VENV)

@@ -28,8 +28,9 @@ def as_json(rows: list[EventRow]) -> list[dict[str, Any]]:
     for row in rows:
         item = dict(zip(EVENT_COLUMNS, row, strict=True))
         item["occurred_at"] = (item["occurred_at"] + shift).isoformat()
-        out.append({k: v for k, v in item.items() if v is not None
-                    and k not in ("received_at", "source")})
+        out.append(
+            {k: v for k, v in item.items() if v is not None and k not in ("received_at", "source")}
+        )
     return out
 
 
@@ -49,8 +50,9 @@ def run() -> dict[str, Any]:
         session = requests.Session()
 
         def post(batch: list[dict[str, Any]]) -> int:
-            response = session.post(url, json=batch, timeout=60,
-                                    headers={"Authorization": f"Bearer {token}"})
+            response = session.post(
+                url, json=batch, timeout=60, headers={"Authorization": f"Bearer {token}"}
+            )
             response.raise_for_status()
             return int(response.json()["stored"])
 

@@ -33,8 +33,9 @@ def sample_events(days: int = 3) -> list[EventRow]:
 def copy_rows(engine: Any, rows: list[EventRow]) -> None:
     for start in range(0, len(rows), BATCH):
         with raw_connection(engine) as conn, conn.cursor() as cur:
-            with cur.copy(f"COPY cargo_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN "
-                          "(FORMAT BINARY)") as copy:
+            with cur.copy(
+                f"COPY cargo_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
                 copy.set_types(_COPY_TYPES)
                 for row in rows[start : start + BATCH]:
                     copy.write_row(row)

@@ -66,8 +66,9 @@ def run(days: int = 30) -> dict[str, Any]:
                 conn.execute(text("SELECT count(*), max(arrived_at) FROM lot")).one()
                 scans.append(time.perf_counter() - started)
         with engine.connect() as conn:
-            lots, present = conn.execute(text(
-                "SELECT count(*), count(*) FILTER (WHERE removed_at IS NULL) FROM lot")).one()
+            lots, present = conn.execute(
+                text("SELECT count(*), count(*) FILTER (WHERE removed_at IS NULL) FROM lot")
+            ).one()
         engine.dispose()
     return {
         "days": days,

@@ -16,10 +16,9 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pgtest import PgServer  # noqa: E402
-
 from collector.metrics import ensure_series, seed_indicators  # noqa: E402
 from collector.org_hierarchy import seed_org_tree  # noqa: E402
+from pgtest import PgServer  # noqa: E402
 from quaywatch.db import make_engine  # noqa: E402
 from quaywatch.migrations import upgrade  # noqa: E402
 from quaywatch.settings import Settings  # noqa: E402

@@ -15,11 +15,19 @@ T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 def ev(lot: str, kind: str, hours: float, site: str = "5304-SHEKOU", **attrs: object) -> CargoEvent:
     return CargoEvent.model_validate(
-        {"event_id": f"{lot}-{kind}-{hours}", "kind": kind, "lot_id": lot, "site_id": site,
-         "occurred_at": T0 + timedelta(hours=hours), **attrs}
+        {
+            "event_id": f"{lot}-{kind}-{hours}",
+            "kind": kind,
+            "lot_id": lot,
+            "site_id": site,
+            "occurred_at": T0 + timedelta(hours=hours),
+            **attrs,
+        }
     )
 
 
-def store(engine: Engine, events: list[CargoEvent], received_at: datetime | None = None) -> SaveResult:
+def store(
+    engine: Engine, events: list[CargoEvent], received_at: datetime | None = None
+) -> SaveResult:
     with raw_connection(engine) as conn:
         return save_events(conn, [e.as_row("test", received_at or T0) for e in events])

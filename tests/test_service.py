@@ -26,12 +26,22 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 def test_the_service_serves_simulates_computes_and_stops_cleanly(db_url, engine):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "QUAYWATCH_API_PORT": str(port),
-           "QUAYWATCH_METRICS_INTERVAL_S": "2", "QUAYWATCH_SIM_SCALE": "3"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "QUAYWATCH_API_PORT": str(port),
+        "QUAYWATCH_METRICS_INTERVAL_S": "2",
+        "QUAYWATCH_SIM_SCALE": "3",
+    }
     process = subprocess.Popen(
         [sys.executable, "-c", "from quaywatch.cli import main; main()", "run", "--simulate"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
+
         def healthy() -> bool:
             try:
                 return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok

@@ -10,16 +10,11 @@ from scripts.dashboards.model import (
     RED,
     Board,
     Json,
-    colored,
     override,
     query_variable,
-    stat,
-    state_timeline,
-    table,
     thresholds,
-    timeseries,
-    value_map,
 )
+from scripts.dashboards.panels import colored, stat, state_timeline, table, timeseries, value_map
 
 UID = "qw-alerts"
 FILTER = f"{any_of('customs_id', 'customs')} AND severity IN (${{severity:sqlstring}})"

@@ -21,16 +21,34 @@ def indicators_sql(codes: tuple[str, ...]) -> str:
     return ", ".join(f"'{code}'" for code in codes)
 
 
-def series_sql(
-    view: str, where: str, codes: tuple[str, ...], label: str = "indicator_label"
-) -> str:
-    """Long-format series (one per `label` value) of the given indicators, bucketed by
-    $__interval; the `metric` column names each series."""
+# Time ranges up to this long read the minute points; longer ones the hourly rollup. A panel
+# over 30 days of minute points reads ~43,000 rows per series scattered over the heap (the
+# points of all series are interleaved by time); the rollup holds 720.
+RAW_RANGE = "interval '2 days'"
+_RANGE = "$__timeTo()::timestamptz - $__timeFrom()::timestamptz"
+
+
+def series_sql(where: str, codes: tuple[str, ...] | str, label: str = "indicator_label") -> str:
+    """Long-format series (one per `label` value, named by the `metric` column), bucketed by
+    $__interval, from reporting.metric or, over ranges longer than RAW_RANGE, from
+    reporting.metric_hourly. The range test is a constant, so PostgreSQL runs only one branch.
+    `codes` is a tuple of indicator codes or an SQL expression for one."""
+    indicators = f"IN ({indicators_sql(codes)})" if isinstance(codes, tuple) else f"= {codes}"
+    branch = """SELECT time, {label}, value FROM {view}
+    WHERE $__timeFilter(time) AND {where} AND indicator {indicators}
+      AND {range} {cmp} {raw}"""
+    parts = [
+        branch.format(label=label, view=view, where=where, indicators=indicators, range=_RANGE,
+                      cmp=cmp, raw=RAW_RANGE)
+        for view, cmp in (("reporting.metric", "<="), ("reporting.metric_hourly", ">"))
+    ]  # fmt: skip
     return f"""
 SELECT $__timeGroupAlias(time, $__interval), {label} AS metric, avg(value) AS value
-FROM {view}
-WHERE $__timeFilter(time) AND {where}
-  AND indicator IN ({indicators_sql(codes)})
+FROM (
+    {parts[0]}
+    UNION ALL
+    {parts[1]}
+) m
 GROUP BY 1, 2
 ORDER BY 1, 2
 """

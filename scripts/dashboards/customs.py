@@ -13,17 +13,8 @@ from scripts.dashboards.common import (
     latest_sql,
     series_sql,
 )
-from scripts.dashboards.model import (
-    ALL_VALUE,
-    Board,
-    Json,
-    colored,
-    override,
-    query_variable,
-    stat,
-    table,
-    timeseries,
-)
+from scripts.dashboards.model import ALL_VALUE, Board, Json, override, query_variable
+from scripts.dashboards.panels import colored, stat, table, timeseries
 
 UID = "qw-customs"
 OFFICE = any_of("office_id", "office")
@@ -91,13 +82,7 @@ ORDER BY severity_rank DESC, starts_at DESC
 SITE_LEVEL = f"level = 'site' AND customs_id = ${{customs:sqlstring}} AND {OFFICE}"
 OFFICE_LEVEL = f"level = 'office' AND customs_id = ${{customs:sqlstring}} AND {OFFICE}"
 
-COMPARE_SQL = f"""
-SELECT $__timeGroupAlias(time, $__interval), node_label AS metric, avg(value) AS value
-FROM reporting.metric
-WHERE $__timeFilter(time) AND {SITE_LEVEL} AND indicator = ${{indicator:sqlstring}}
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
+COMPARE_SQL = series_sql(SITE_LEVEL, "${indicator:sqlstring}", "node_label")
 
 TOTALS = {
     "在场危险品 hazardous held": "hazardous_lots_held",
@@ -130,12 +115,12 @@ def build() -> Json:
     board.add(timeseries(
         "通关时间P50 Clearance time p50 by office",
         "Median hours from declaration to release over the last 24 h, per office.",
-        series_sql("reporting.metric", OFFICE_LEVEL, ("clearance_time_p50_hours",), "node_label"),
+        series_sql(OFFICE_LEVEL, ("clearance_time_p50_hours",), "node_label"),
         "h"), 12, 9)  # fmt: skip
     board.add(timeseries(
         "超期滞留 Overdue hazardous lots by site",
         "Hazardous lots past their storage deadline, per site (stacked).",
-        series_sql("reporting.metric", SITE_LEVEL, ("hazardous_overdue",), "node_label"),
+        series_sql(SITE_LEVEL, ("hazardous_overdue",), "node_label"),
         "short", bars=True), 12, 9)  # fmt: skip
     board.add(timeseries(
         "各口岸对比 Sites compared: ${indicator}",

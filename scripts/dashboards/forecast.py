@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.model import Board, Json, text
+from scripts.dashboards.model import Board, Json
+from scripts.dashboards.panels import text
 
 UID = "qw-forecast"
 

@@ -12,31 +12,14 @@ from scripts.dashboards.common import (
     forecast_band_overrides,
     series_sql,
 )
-from scripts.dashboards.model import (
-    ORANGE,
-    RED,
-    Board,
-    Json,
-    colored,
-    geomap,
-    override,
-    stat,
-    table,
-    thresholds,
-    timeseries,
-)
+from scripts.dashboards.model import ORANGE, RED, Board, Json, override, thresholds
+from scripts.dashboards.panels import colored, geomap, stat, table, timeseries
 
 UID = "qw-national"
 
 
 def _national_stat(title: str, description: str, code: str, unit: str, limits: Json) -> Json:
-    sql = f"""
-SELECT $__timeGroupAlias(time, $__interval), avg(value) AS value
-FROM reporting.metric
-WHERE $__timeFilter(time) AND node_id = 'CN' AND indicator = '{code}'
-GROUP BY 1
-ORDER BY 1
-"""
+    sql = series_sql("node_id = 'CN'", (code,))
     panel = stat(title, description, sql, unit, limits, fmt="time_series", sparkline=True)
     panel["options"]["textMode"] = "value"
     return panel
@@ -143,7 +126,7 @@ def build() -> Json:
          "Hazardous lots held, near deadline and overdue nationally, hourly."),
     ]  # fmt: skip
     for title, unit, codes, description in trends:
-        sql = series_sql("reporting.metric_hourly", "node_id = 'CN'", codes)
+        sql = series_sql("node_id = 'CN'", codes)
         panel = timeseries(title, f"{description} {FORECAST_NOTE}", sql, unit,
                            overrides=forecast_band_overrides())  # fmt: skip
         panel.update(timeFrom="7d", interval="1h")

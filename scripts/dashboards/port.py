@@ -15,15 +15,12 @@ from scripts.dashboards.model import (
     RED,
     Board,
     Json,
-    colored,
     override,
     query_variable,
     sql_annotation,
-    stat,
-    table,
     thresholds,
-    timeseries,
 )
+from scripts.dashboards.panels import colored, stat, table, timeseries
 
 UID = "qw-port"
 SITE = "node_id = ${site:sqlstring}"
@@ -127,14 +124,14 @@ def build() -> Json:
         "危险品滞留 Hazardous detention",
         "Hazardous lots held, near deadline and overdue. The red line at 1: any overdue lot "
         "breaches the storage rules.",
-        series_sql("reporting.metric", SITE, ("hazardous_lots_held", "hazardous_near_deadline",
+        series_sql(SITE, ("hazardous_lots_held", "hazardous_near_deadline",
                                               "hazardous_overdue")),
         "short", limits=thresholds((None, "green"), (1, RED))), 12, 9)  # fmt: skip
     board.add(timeseries(
         "危险品滞留时长 Hazardous dwell",
         "Longest and p90 time on site of held hazardous lots. Lines at 84 h and 120 h: the "
         "warning point and limit of the medium storage tier.",
-        series_sql("reporting.metric", SITE, ("hazardous_dwell_max_hours",
+        series_sql(SITE, ("hazardous_dwell_max_hours",
                                               "hazardous_dwell_p90_hours")),
         "h", limits=DWELL_LIMITS), 12, 9)  # fmt: skip
     board.row("时效 Timeliness")
@@ -142,7 +139,7 @@ def build() -> Json:
         "通关与查验时效 Clearance and inspection time",
         "Declaration to release (p50, p90) and inspection duration (p50, p90) over lots "
         "finished in the 24 h before each point.",
-        series_sql("reporting.metric", SITE, ("clearance_time_p50_hours",
+        series_sql(SITE, ("clearance_time_p50_hours",
                                               "clearance_time_p90_hours",
                                               "inspection_duration_p50_hours",
                                               "inspection_duration_p90_hours")),
@@ -150,7 +147,7 @@ def build() -> Json:
     board.add(timeseries(
         "吞吐 Throughput",
         "Lots arrived, released and removed in the hour before each point.",
-        series_sql("reporting.metric", SITE, ("arrivals_per_hour", "releases_per_hour",
+        series_sql(SITE, ("arrivals_per_hour", "releases_per_hour",
                                               "removals_per_hour")),
         "short"), 12, 9)  # fmt: skip
     board.row("数据质量 Feed health")
@@ -158,7 +155,7 @@ def build() -> Json:
         "数据到达 Event flow",
         "Events per hour, minutes since the last event (capped at 120) and the share of events "
         "received over 15 minutes late.",
-        series_sql("reporting.metric", SITE, ("events_per_hour", "feed_silence_minutes",
+        series_sql(SITE, ("events_per_hour", "feed_silence_minutes",
                                               "late_event_share")),
         "short"), 12, 8)  # fmt: skip
     board.add(table(

@@ -13,8 +13,13 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 def batch() -> list[dict[str, object]]:
     return [
-        {"event_id": f"out-{n}", "kind": "arrived", "lot_id": f"out-lot-{n}",
-         "site_id": "5304-SHEKOU", "occurred_at": (NOW - timedelta(minutes=n)).isoformat()}
+        {
+            "event_id": f"out-{n}",
+            "kind": "arrived",
+            "lot_id": f"out-lot-{n}",
+            "site_id": "5304-SHEKOU",
+            "occurred_at": (NOW - timedelta(minutes=n)).isoformat(),
+        }
         for n in range(50)
     ]
 

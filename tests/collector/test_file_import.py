@@ -13,17 +13,29 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def line(n: int, **overrides: object) -> dict[str, object]:
-    body: dict[str, object] = {"event_id": f"f{n}", "kind": "arrived", "lot_id": f"fl{n}",
-                               "site_id": "5304-SHEKOU",
-                               "occurred_at": (NOW - timedelta(hours=1, seconds=n)).isoformat()}
+    body: dict[str, object] = {
+        "event_id": f"f{n}",
+        "kind": "arrived",
+        "lot_id": f"fl{n}",
+        "site_id": "5304-SHEKOU",
+        "occurred_at": (NOW - timedelta(hours=1, seconds=n)).isoformat(),
+    }
     body.update(overrides)
     return body
 
 
-def test_a_malformed_ndjson_file_reports_every_bad_line_and_keeps_every_good_one(tmp_path, engine, settings):
+def test_a_malformed_ndjson_file_reports_every_bad_line_and_keeps_every_good_one(
+    tmp_path, engine, settings
+):
     path = tmp_path / "events.ndjson"
-    rows = [json.dumps(line(1)), "{broken", json.dumps(line(3, kind="flew")),
-            json.dumps(line(4)), "", json.dumps(line(6, site_id="XX-NOWHERE"))]
+    rows = [
+        json.dumps(line(1)),
+        "{broken",
+        json.dumps(line(3, kind="flew")),
+        json.dumps(line(4)),
+        "",
+        json.dumps(line(6, site_id="XX-NOWHERE")),
+    ]
     path.write_text("\n".join(rows) + "\n")
     messages: list[str] = []
     summary = import_file(engine, settings, path, echo=messages.append)
@@ -43,8 +55,10 @@ def test_a_csv_file_is_imported_with_line_numbers_for_errors(tmp_path, engine, s
     messages: list[str] = []
     summary = import_file(engine, settings, path, echo=messages.append)
     assert (summary.stored, summary.rejected) == (1, 1)
-    assert messages == ["line 3: hazard_class: not an IMDG class or division (1.1-1.6, 2.1-2.3, "
-                        "3, 4.1-4.3, 5.1, 5.2, 6.1, 6.2, 7, 8, 9)"]
+    assert messages == [
+        "line 3: hazard_class: not an IMDG class or division (1.1-1.6, 2.1-2.3, "
+        "3, 4.1-4.3, 5.1, 5.2, 6.1, 6.2, 7, 8, 9)"
+    ]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT un_number FROM lot")).scalar() == "UN1203"
 

@@ -11,11 +11,21 @@ from sqlalchemy import text
 from cargo_events import T0, store
 from collector.events import CargoEvent
 
-KINDS = ["arrived", "declared", "inspection_started", "inspection_finished", "released",
-         "removed", "held", "hold_lifted"]
-COLUMNS = ("site_id, direction, hazard_class, un_number, arrived_at, declared_at,"
-           " inspection_started_at, inspection_finished_at, released_at, removed_at, held_at,"
-           " hold_lifted_at, stage, on_hold, deadline_at, warn_at, event_count")
+KINDS = [
+    "arrived",
+    "declared",
+    "inspection_started",
+    "inspection_finished",
+    "released",
+    "removed",
+    "held",
+    "hold_lifted",
+]
+COLUMNS = (
+    "site_id, direction, hazard_class, un_number, arrived_at, declared_at,"
+    " inspection_started_at, inspection_finished_at, released_at, removed_at, held_at,"
+    " hold_lifted_at, stage, on_hold, deadline_at, warn_at, event_count"
+)
 
 
 @st.composite
@@ -28,12 +38,23 @@ def histories(draw: st.DrawFn) -> list[CargoEvent]:
         minute = draw(st.integers(0, 5))
         attrs = {}
         if kind in ("arrived", "declared") and draw(st.booleans()):
-            attrs = {"hazard_class": draw(st.sampled_from(["3", "8", "2.1"])),
-                     "direction": draw(st.sampled_from(["import", "export"]))}
+            attrs = {
+                "hazard_class": draw(st.sampled_from(["3", "8", "2.1"])),
+                "direction": draw(st.sampled_from(["import", "export"])),
+            }
         site = draw(st.sampled_from(["5304-SHEKOU", "5304-CHIWAN"]))
-        events.append(CargoEvent.model_validate({
-            "event_id": f"e{n}", "kind": kind, "lot_id": lot, "site_id": site,
-            "occurred_at": T0 + timedelta(minutes=minute), **attrs}))
+        events.append(
+            CargoEvent.model_validate(
+                {
+                    "event_id": f"e{n}",
+                    "kind": kind,
+                    "lot_id": lot,
+                    "site_id": site,
+                    "occurred_at": T0 + timedelta(minutes=minute),
+                    **attrs,
+                }
+            )
+        )
     return events
 
 
@@ -44,7 +65,9 @@ def lot_states(engine) -> list[tuple[object, ...]]:
     return [tuple(row) for row in rows]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(events=histories(), data=st.data())
 def test_shuffled_and_rebatched_delivery_gives_the_in_order_state(engine, events, data):
     in_order = sorted(events, key=lambda e: (e.occurred_at, e.event_id))

@@ -16,8 +16,10 @@ SHEKOU, CHIWAN, YANGSHAN = "5304-SHEKOU", "5304-CHIWAN", "2201-YANGSHAN"
 def value(engine, node, code, at):
     with engine.connect() as conn:
         return conn.execute(
-            text("SELECT p.value FROM metric_point p JOIN series s USING (series_id)"
-                 " WHERE s.node_id = :n AND s.indicator_code = :c AND p.time = :t"),
+            text(
+                "SELECT p.value FROM metric_point p JOIN series s USING (series_id)"
+                " WHERE s.node_id = :n AND s.indicator_code = :c AND p.time = :t"
+            ),
             {"n": node, "c": code, "t": at},
         ).scalar()
 
@@ -26,14 +28,17 @@ def value(engine, node, code, at):
 def port_history(engine):
     # Shekou: two hazardous class-3 lots (120 h limit), one overdue by t=130 h.
     # Chiwan (same office): one general lot. Yangshan (Shanghai): one class 8 lot.
-    store(engine, [
-        ev("a", "arrived", 0, SHEKOU, hazard_class="3", un_number="1203"),
-        ev("b", "arrived", 100, SHEKOU, hazard_class="3", un_number="1203"),
-        ev("c", "arrived", 10, CHIWAN),
-        ev("c", "declared", 11, CHIWAN),
-        ev("c", "released", 20, CHIWAN),
-        ev("d", "arrived", 110, YANGSHAN, hazard_class="8", packing_group="III"),
-    ])
+    store(
+        engine,
+        [
+            ev("a", "arrived", 0, SHEKOU, hazard_class="3", un_number="1203"),
+            ev("b", "arrived", 100, SHEKOU, hazard_class="3", un_number="1203"),
+            ev("c", "arrived", 10, CHIWAN),
+            ev("c", "declared", 11, CHIWAN),
+            ev("c", "released", 20, CHIWAN),
+            ev("d", "arrived", 110, YANGSHAN, hazard_class="8", packing_group="III"),
+        ],
+    )
 
 
 def test_counts_roll_up_from_sites_to_the_nation_with_one_definition(engine, port_history):
@@ -93,9 +98,12 @@ def test_a_live_cycle_refreshes_the_latest_value_per_series(engine, port_history
     result = metrics_cycle(engine, at)
     assert result is not None and result.points > 0
     with engine.connect() as conn:
-        latest = conn.execute(text(
-            "SELECT l.value FROM series_latest l JOIN series s USING (series_id)"
-            " WHERE s.node_id = 'CN' AND s.indicator_code = 'hazardous_lots_held'")).scalar()
+        latest = conn.execute(
+            text(
+                "SELECT l.value FROM series_latest l JOIN series s USING (series_id)"
+                " WHERE s.node_id = 'CN' AND s.indicator_code = 'hazardous_lots_held'"
+            )
+        ).scalar()
     assert latest == 3
 
 
@@ -104,9 +112,12 @@ def test_backfill_writes_every_step_and_hourly_rollups(engine, port_history):
     result = backfill_metrics(engine, since, until, timedelta(hours=1))
     assert result.times == 5
     with engine.connect() as conn:
-        hours = conn.execute(text(
-            "SELECT count(DISTINCT bucket) FROM metric_hourly h JOIN series s USING (series_id)"
-            " WHERE s.node_id = 'CN'")).scalar()
+        hours = conn.execute(
+            text(
+                "SELECT count(DISTINCT bucket) FROM metric_hourly h JOIN series s USING (series_id)"
+                " WHERE s.node_id = 'CN'"
+            )
+        ).scalar()
     assert hours == 5
     assert rollup_hourly(engine, until + timedelta(hours=1)) is not None
 
@@ -114,6 +125,12 @@ def test_backfill_writes_every_step_and_hourly_rollups(engine, port_history):
 def test_every_indicator_names_a_known_source_and_theme():
     themes = {i.theme for i in INDICATORS}
     assert len(INDICATORS) >= 25
-    assert themes == {"business_anomaly", "process_timeliness", "hazardous_goods",
-                      "declaration_risk", "throughput_capacity", "data_quality"}
+    assert themes == {
+        "business_anomaly",
+        "process_timeliness",
+        "hazardous_goods",
+        "declaration_risk",
+        "throughput_capacity",
+        "data_quality",
+    }
     assert all(i.source in SOURCES for i in INDICATORS)

@@ -16,26 +16,41 @@ QIANWAN = SITES["4202-QIANWAN"]
 
 def test_the_same_seed_gives_the_same_events_whatever_the_window():
     end = datetime(2026, 6, 3, tzinfo=UTC)
-    whole = [e for batch in simulate([QIANWAN], end - timedelta(days=2), end, SimConfig(seed=3))
-             for e in batch]
-    halves = [e for start, stop in ((end - timedelta(days=2), end - timedelta(days=1)),
-                                    (end - timedelta(days=1), end))
-              for batch in simulate([QIANWAN], start, stop, SimConfig(seed=3),
-                                    after=start) for e in batch]
+    whole = [
+        e
+        for batch in simulate([QIANWAN], end - timedelta(days=2), end, SimConfig(seed=3))
+        for e in batch
+    ]
+    halves = [
+        e
+        for start, stop in (
+            (end - timedelta(days=2), end - timedelta(days=1)),
+            (end - timedelta(days=1), end),
+        )
+        for batch in simulate([QIANWAN], start, stop, SimConfig(seed=3), after=start)
+        for e in batch
+    ]
     firsts = {e[0] for e in whole}
     assert {e[0] for e in halves} <= firsts
-    other = {e[0]: e for batch in simulate([QIANWAN], end - timedelta(days=2), end,
-                                           SimConfig(seed=4)) for e in batch}
+    other = {
+        e[0]: e
+        for batch in simulate([QIANWAN], end - timedelta(days=2), end, SimConfig(seed=4))
+        for e in batch
+    }
     assert other.keys() != firsts
 
 
 def test_volume_follows_site_throughput_and_dips_for_the_spring_festival():
-    big = sum(len(lots_for_day(QIANWAN, date(2026, 3, 10 + d), SimConfig()).arrived)
-              for d in range(7))
-    small = sum(len(lots_for_day(SITES["5317-SZX"], date(2026, 3, 10 + d), SimConfig()).arrived)
-                for d in range(7))
-    festival = sum(len(lots_for_day(QIANWAN, date(2026, 2, 17 + d), SimConfig()).arrived)
-                   for d in range(7))
+    big = sum(
+        len(lots_for_day(QIANWAN, date(2026, 3, 10 + d), SimConfig()).arrived) for d in range(7)
+    )
+    small = sum(
+        len(lots_for_day(SITES["5317-SZX"], date(2026, 3, 10 + d), SimConfig()).arrived)
+        for d in range(7)
+    )
+    festival = sum(
+        len(lots_for_day(QIANWAN, date(2026, 2, 17 + d), SimConfig()).arrived) for d in range(7)
+    )
     assert big > 5 * small
     assert festival < 0.75 * big
 
@@ -43,8 +58,9 @@ def test_volume_follows_site_throughput_and_dips_for_the_spring_festival():
 def test_a_lab_backlog_makes_hazardous_lots_overstay_their_deadlines():
     day = date(2026, 4, 1)
     start = datetime(2026, 4, 1, tzinfo=UTC)
-    backlog = SimConfig(incidents=(Incident("lab_backlog", QIANWAN.node_id, start,
-                                            start + timedelta(days=3)),))
+    backlog = SimConfig(
+        incidents=(Incident("lab_backlog", QIANWAN.node_id, start, start + timedelta(days=3)),)
+    )
 
     def mean_inspection_hours(cfg: SimConfig) -> float:
         spans = []
@@ -73,12 +89,17 @@ def test_a_backfill_goes_through_the_ingest_path_and_writes_ground_truth(engine,
     assert result.stored > 1000
     assert result.metric_times == 2 * 24 + 1  # hourly from a day after the start, both ends
     with engine.connect() as conn:
-        hazardous = conn.execute(text(
-            "SELECT count(*) FROM lot WHERE hazard_class IS NOT NULL AND deadline_at IS NOT NULL"
-        )).scalar()
-        national = conn.execute(text(
-            "SELECT count(*) FROM metric_hourly h JOIN series s USING (series_id)"
-            " WHERE s.node_id = 'CN' AND s.indicator_code = 'lots_on_site'")).scalar()
+        hazardous = conn.execute(
+            text(
+                "SELECT count(*) FROM lot WHERE hazard_class IS NOT NULL AND deadline_at IS NOT NULL"
+            )
+        ).scalar()
+        national = conn.execute(
+            text(
+                "SELECT count(*) FROM metric_hourly h JOIN series s USING (series_id)"
+                " WHERE s.node_id = 'CN' AND s.indicator_code = 'lots_on_site'"
+            )
+        ).scalar()
     assert national == 49
     path = tmp_path / "truth.csv"
     assert write_ground_truth(engine, path) == hazardous > 0

@@ -18,9 +18,16 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def page(n: int) -> list[dict[str, object]]:
-    return [{"event_id": f"feed-{n}-{i}", "kind": "arrived", "lot_id": f"feed-lot-{n}-{i}",
-             "site_id": "5304-SHEKOU",
-             "occurred_at": (NOW - timedelta(minutes=30 - i)).isoformat()} for i in range(3)]
+    return [
+        {
+            "event_id": f"feed-{n}-{i}",
+            "kind": "arrived",
+            "lot_id": f"feed-lot-{n}-{i}",
+            "site_id": "5304-SHEKOU",
+            "occurred_at": (NOW - timedelta(minutes=30 - i)).isoformat(),
+        }
+        for i in range(3)
+    ]
 
 
 class Station(BaseHTTPRequestHandler):
@@ -70,14 +77,18 @@ def station() -> Iterator[str]:
 
 def add(engine, feed_id: str, url: str) -> None:
     with engine.begin() as conn:
-        upsert_feed(conn, FeedConfig(feed_id, url, "5304-SHEKOU", "X-Station-Key", "s3cret",
-                                     interval_s=30))
+        upsert_feed(
+            conn, FeedConfig(feed_id, url, "5304-SHEKOU", "X-Station-Key", "s3cret", interval_s=30)
+        )
 
 
 def feed(engine, feed_id: str) -> dict[str, object]:
     with engine.connect() as conn:
-        return dict(conn.execute(text("SELECT * FROM station_feed WHERE feed_id = :f"),
-                                 {"f": feed_id}).mappings().one())
+        return dict(
+            conn.execute(text("SELECT * FROM station_feed WHERE feed_id = :f"), {"f": feed_id})
+            .mappings()
+            .one()
+        )
 
 
 def test_a_good_feed_stores_events_and_resumes_from_its_cursor(engine, settings, station):
@@ -93,7 +104,9 @@ def test_a_good_feed_stores_events_and_resumes_from_its_cursor(engine, settings,
         assert conn.execute(text("SELECT count(*) FROM cargo_event")).scalar() == 6
 
 
-def test_broken_feeds_back_off_keep_their_cursor_and_do_not_block_the_others(engine, settings, station):
+def test_broken_feeds_back_off_keep_their_cursor_and_do_not_block_the_others(
+    engine, settings, station
+):
     for name in ("slow", "garbage", "busy", "error"):
         add(engine, name, f"{station}/{name}")
     add(engine, "good", station + "/good")
@@ -125,7 +138,10 @@ def test_a_failing_feed_shows_up_in_the_feed_health_indicator(engine, settings, 
     at = datetime.now(UTC).replace(second=0, microsecond=0)
     with engine.begin() as conn:
         compute(conn, [at], live=True)
-        value = conn.execute(text(
-            "SELECT value FROM series_latest JOIN series USING (series_id)"
-            " WHERE node_id = '5304-SHEKOU' AND indicator_code = 'feed_failures'")).scalar()
+        value = conn.execute(
+            text(
+                "SELECT value FROM series_latest JOIN series USING (series_id)"
+                " WHERE node_id = '5304-SHEKOU' AND indicator_code = 'feed_failures'"
+            )
+        ).scalar()
     assert value == 1
