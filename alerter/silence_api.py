@@ -1,0 +1,224 @@
+"""Silences and mute time intervals under /api/v1 (nested in ``delivery_api.bp``).
+
+A silence belongs to a node and mutes only alerts of that node's subtree; its author is the
+token's name unless ``created_by`` names the person. DELETE expires a silence (it stays listed,
+as in Alertmanager) and removes a mute interval. Scope ``silences:write`` for both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from alerter import config_store
+from alerter import delivery_queries as queries
+from alerter.api_support import (
+    body,
+    field_error,
+    inline_schema,
+    not_found,
+    own_node,
+    page,
+    paged,
+    plain,
+    principal,
+    unique,
+)
+from alerter.matchers import Matcher
+from alerter.silences import DEFAULT_TZ, TimeInterval, check_timezone
+from quaywatch.auth import require
+from quaywatch.openapi import body as doc_body
+from quaywatch.web import app_engine
+
+bp = Blueprint("silences", __name__)
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[Matcher] = Field(min_length=1, max_length=50)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime
+    comment: str = Field(min_length=1, max_length=2000)
+    created_by: str | None = Field(None, min_length=1, max_length=200)
+    node_id: str | None = None
+
+
+class SilencePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[Matcher] | None = Field(None, min_length=1, max_length=50)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    comment: str | None = Field(None, min_length=1, max_length=2000)
+
+
+class MuteIntervalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    time_zone: str = DEFAULT_TZ
+    intervals: list[TimeInterval] = Field(min_length=1, max_length=50)
+    node_id: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+
+class MuteIntervalPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    time_zone: str | None = None
+    intervals: list[TimeInterval] | None = Field(None, min_length=1, max_length=50)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return check_timezone(value) if value is not None else None
+
+
+def _silence_state(row: dict[str, Any], now: datetime) -> str:
+    if row["ends_at"] <= now:
+        return "expired"
+    return "active" if row["starts_at"] <= now else "pending"
+
+
+def _shown_silence(row: dict[str, Any]) -> dict[str, Any]:
+    return {**plain(row), "state": _silence_state(row, datetime.now(UTC))}
+
+
+def _window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise field_error("ends_at", "must be after starts_at")
+    if ends_at <= datetime.now(UTC):
+        raise field_error("ends_at", "must be in the future")
+
+
+def _visible_silence(conn: Any, silence_id: int) -> dict[str, Any]:
+    found = queries.silences(conn, principal().node_id, 1, 0, silence_id)
+    if not found:
+        raise not_found("silence", silence_id)
+    return found[0]
+
+
+@bp.get("/silences")
+@require("read")
+def list_silences() -> Any:
+    limit, offset = page()
+    with app_engine().connect() as conn:
+        found = queries.silences(conn, principal().node_id, limit, offset)
+    return paged([_shown_silence(row) for row in found], limit, offset)
+
+
+@bp.get("/silences/<int:silence_id>")
+@require("read")
+def get_silence(silence_id: int) -> Any:
+    with app_engine().connect() as conn:
+        return _shown_silence(_visible_silence(conn, silence_id))
+
+
+@bp.post("/silences")
+@require("silences:write")
+@doc_body(inline_schema(SilenceIn))
+def create_silence() -> Any:
+    new = body(SilenceIn)
+    starts_at = new.starts_at or datetime.now(UTC)
+    _window(starts_at, new.ends_at)
+    values = {
+        "matchers": [m.model_dump() for m in new.matchers],
+        "starts_at": starts_at,
+        "ends_at": new.ends_at,
+        "comment": new.comment,
+    }
+    with app_engine().begin() as conn:
+        values["node_id"] = own_node(conn, new.node_id)
+        author = new.created_by or principal().name
+        silence_id = config_store.create_silence(conn, values, author)
+        return _shown_silence(_visible_silence(conn, silence_id)), 201
+
+
+@bp.patch("/silences/<int:silence_id>")
+@require("silences:write")
+@doc_body(inline_schema(SilencePatch))
+def update_silence(silence_id: int) -> Any:
+    patch = body(SilencePatch)
+    values = patch.model_dump(exclude_unset=True)
+    if patch.matchers is not None:
+        values["matchers"] = [m.model_dump() for m in patch.matchers]
+    with app_engine().begin() as conn:
+        current = _visible_silence(conn, silence_id)
+        _window(
+            values.get("starts_at", current["starts_at"]), values.get("ends_at", current["ends_at"])
+        )
+        config_store.update_silence(conn, silence_id, values, datetime.now(UTC))
+        return _shown_silence(_visible_silence(conn, silence_id))
+
+
+@bp.delete("/silences/<int:silence_id>")
+@require("silences:write")
+def expire_silence(silence_id: int) -> Any:
+    with app_engine().begin() as conn:
+        _visible_silence(conn, silence_id)
+        config_store.expire_silence(conn, silence_id, datetime.now(UTC))
+        return _shown_silence(_visible_silence(conn, silence_id))
+
+
+def _visible_interval(conn: Any, interval_id: int) -> dict[str, Any]:
+    found = queries.mute_intervals(conn, principal().node_id, 1, 0, interval_id)
+    if not found:
+        raise not_found("mute interval", interval_id)
+    return plain(found[0])
+
+
+@bp.get("/mute-intervals")
+@require("read")
+def list_mute_intervals() -> Any:
+    limit, offset = page()
+    with app_engine().connect() as conn:
+        found = queries.mute_intervals(conn, principal().node_id, limit, offset)
+    return paged([plain(row) for row in found], limit, offset)
+
+
+@bp.get("/mute-intervals/<int:interval_id>")
+@require("read")
+def get_mute_interval(interval_id: int) -> Any:
+    with app_engine().connect() as conn:
+        return _visible_interval(conn, interval_id)
+
+
+@bp.post("/mute-intervals")
+@require("silences:write")
+@doc_body(inline_schema(MuteIntervalIn))
+def create_mute_interval() -> Any:
+    new = body(MuteIntervalIn)
+    values = new.model_dump(exclude={"node_id"})
+    with unique("name", "a mute interval"), app_engine().begin() as conn:
+        values["node_id"] = own_node(conn, new.node_id)
+        interval_id = config_store.create_mute_interval(conn, values)
+        return _visible_interval(conn, interval_id), 201
+
+
+@bp.patch("/mute-intervals/<int:interval_id>")
+@require("silences:write")
+@doc_body(inline_schema(MuteIntervalPatch))
+def update_mute_interval(interval_id: int) -> Any:
+    values = body(MuteIntervalPatch).model_dump(exclude_unset=True)
+    with unique("name", "a mute interval"), app_engine().begin() as conn:
+        _visible_interval(conn, interval_id)
+        config_store.update_mute_interval(conn, interval_id, values, datetime.now(UTC))
+        return _visible_interval(conn, interval_id)
+
+
+@bp.delete("/mute-intervals/<int:interval_id>")
+@require("silences:write")
+def delete_mute_interval(interval_id: int) -> Any:
+    with app_engine().begin() as conn:
+        _visible_interval(conn, interval_id)
+        config_store.delete_mute_interval(conn, interval_id)
+    return "", 204
