@@ -27,8 +27,14 @@ def body(model: type[BaseModel] | dict[str, Any], many: bool = False) -> Callabl
     """Declare the JSON body a view accepts (a pydantic model, or a JSON schema)."""
 
     def decorate(view: F) -> F:
-        schema = model if isinstance(model, dict) else model.model_json_schema()
+        if isinstance(model, dict):
+            schema, defs = model, {}
+        else:
+            # Nested models become components, referenced the OpenAPI way.
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            defs = schema.pop("$defs", {})
         view._openapi_body = {"type": "array", "items": schema} if many else schema  # type: ignore[attr-defined]
+        view._openapi_defs = defs  # type: ignore[attr-defined]
         return view
 
     return decorate
@@ -64,9 +70,11 @@ def _operation(
 
 def build_document(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.endpoint == "static":
             continue
+        schemas.update(getattr(app.view_functions[rule.endpoint], "_openapi_defs", {}))
         params = [
             {
                 "name": m["name"],
@@ -84,7 +92,10 @@ def build_document(app: Flask) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "QuayWatch API", "version": "1"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": dict(sorted(schemas.items())),
+        },
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
     }

@@ -38,3 +38,34 @@ schema = schemathesis.from_pytest_fixture("api_schema")
 def test_fuzzing_the_api_never_gives_a_server_error(case, auth):
     response = case.call_wsgi(headers=auth)
     case.validate_response(response, checks=(not_a_server_error,))
+
+
+def test_a_nested_body_model_is_referenced_from_components(settings, engine):
+    from flask import Blueprint
+    from pydantic import BaseModel
+
+    from quaywatch.openapi import body
+    from quaywatch.web import create_app
+
+    class Inner(BaseModel):
+        value: int
+
+    class Outer(BaseModel):
+        inner: Inner
+
+    extra = Blueprint("extra", __name__)
+
+    @extra.post("/api/v1/nested")
+    @body(Outer)
+    def nested() -> dict[str, str]:
+        """A route with a nested body."""
+        return {}
+
+    app = create_app(settings, engine)
+    app.register_blueprint(extra)
+    document = build_document(app)
+    schema = document["paths"]["/api/v1/nested"]["post"]["requestBody"]["content"]
+    assert schema["application/json"]["schema"]["properties"]["inner"]["$ref"] == (
+        "#/components/schemas/Inner"
+    )
+    assert "Inner" in document["components"]["schemas"]
