@@ -21,7 +21,6 @@ from typing import Any
 from alerter.grouping import GroupTiming
 from alerter.matchers import Matcher, all_match, parse_matchers
 
-
 ALERTMANAGER_RESEND_S = 60
 
 
