@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Any
 
 import click
 
+from quaywatch.optional import import_optional
 from quaywatch.settings import Settings, SettingsError, load_settings
 
 # Each package adds its own commands; a package that is absent adds none.
@@ -171,11 +171,7 @@ def tokens_create(ctx: Context, name: str, role: str, node_id: str) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(cli)
+        module = import_optional(module_name)
+        if module is not None:
+            module.register(cli)
     return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="quaywatch")

@@ -6,7 +6,6 @@ safe. A failing step is logged and retried at its next interval; it never stops 
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from quaywatch.optional import import_optional
 from quaywatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,8 @@ JOBS: tuple[Job, ...] = (
 
 def _resolve(target: str) -> Callable[[Engine, Settings], Any] | None:
     module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
+    module = import_optional(module_name)
+    if module is None:
         return None
     step: Callable[[Engine, Settings], Any] = getattr(module, attr)
     return step

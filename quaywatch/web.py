@@ -5,7 +5,6 @@ Blueprints are imported inside create_app so importing quaywatch does nothing (f
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import psycopg
@@ -18,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from quaywatch.db import make_engine
 from quaywatch.errors import ApiError
+from quaywatch.optional import import_optional
 from quaywatch.settings import Settings
 
 # Each package contributes a blueprint; a package that is not installed is simply absent.
@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "forecaster.api:bp",
     "alerter.api:bp",
     "alerter.delivery_api:bp",
+    "collector.risk.api:bp",
 )
 
 
@@ -61,13 +62,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
     _register_health(app)
     for target in BLUEPRINTS:
         module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        app.register_blueprint(getattr(module, attr))
+        module = import_optional(module_name)
+        if module is not None:
+            app.register_blueprint(getattr(module, attr))
     from quaywatch.openapi import bp as openapi_bp
 
     app.register_blueprint(openapi_bp)

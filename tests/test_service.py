@@ -48,7 +48,11 @@ def test_the_service_serves_simulates_computes_and_stops_cleanly(db_url, engine)
             except requests.ConnectionError:
                 return False
 
-        wait_for(healthy, 30, "the API")
+        try:
+            wait_for(healthy, 60, "the API")
+        except AssertionError:
+            process.kill()
+            raise AssertionError(process.communicate()[0]) from None
 
         def count(sql: str) -> int:
             with engine.connect() as conn:
