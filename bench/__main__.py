@@ -15,6 +15,7 @@ BENCHMARKS = (
     "bench.bench_delivery",
     "bench.bench_panel_latency",
     "bench.bench_forecast",
+    "bench.bench_risk",
 )
 
 

@@ -53,7 +53,8 @@ class Score:
     ``site_weeks`` is the observation time false alarms are spread over; ``leads_hours`` and
     ``timing_errors_hours`` hold one value per true positive; ``abs_error_sum``, ``n_points``
     and ``n_covered`` give MAE and band coverage; ``skipped`` counts origins where the
-    forecaster raised ``ForecastError``.
+    forecaster raised ``ForecastError``; ``fp_episodes`` counts runs of consecutive false
+    warnings as one (what an operator sees as one false alert), where the scorer tracks them.
     """
 
     method: str
@@ -68,6 +69,7 @@ class Score:
     n_points: int = 0
     n_covered: int = 0
     skipped: int = 0
+    fp_episodes: int = 0
 
     def __add__(self, other: Score) -> Score:
         if other.method != self.method:
@@ -94,6 +96,10 @@ class Score:
     @property
     def false_alarms_per_site_week(self) -> float:
         return self.fp / self.site_weeks if self.site_weeks > 0 else math.nan
+
+    @property
+    def false_alarm_episodes_per_site_week(self) -> float:
+        return self.fp_episodes / self.site_weeks if self.site_weeks > 0 else math.nan
 
     @property
     def median_lead_hours(self) -> float:
@@ -232,7 +238,8 @@ def score_deadline_warnings(
         fp = int((warned_at.notna() & truth.isna()).sum())
         fn = int((truth.notna() & ~timely).sum())
         tn = int((warned_at.isna() & truth.isna()).sum())
-        out.append(Score(name, int(timely.sum()), fp, fn, tn, site_weeks, tuple(leads)))
+        score = Score(name, int(timely.sum()), fp, fn, tn, site_weeks, tuple(leads))
+        out.append(replace(score, fp_episodes=fp))  # one warning per lot: one episode
     return out
 
 
@@ -288,6 +295,7 @@ _COLUMNS: dict[str, Callable[[Score], str]] = {  # header -> cell
     "F1": lambda s: _fmt(s.f1),
     "false-alarm rate": lambda s: _fmt(s.false_alarm_rate),
     "false alarms / site-week": lambda s: _fmt(s.false_alarms_per_site_week),
+    "false-alarm episodes / site-week": lambda s: _fmt(s.false_alarm_episodes_per_site_week),
     "median lead (h)": lambda s: _fmt(s.median_lead_hours, 1),
     "median timing error (h)": lambda s: _fmt(s.median_timing_error_hours, 1),
     "MAE": lambda s: _fmt(s.mae),

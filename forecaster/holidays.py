@@ -12,6 +12,9 @@ Make-up working weekends (调休) are not modelled.
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
 import pandas as pd
 
 # Lunar New Year's Day per year (State Council holiday notices).
@@ -41,8 +44,23 @@ def holidays_overlapping(ds: pd.Series) -> pd.DataFrame | None:
     A holiday that never occurs in the training window cannot get an effect. Leaving it out saves
     one regressor per window day (36 for Spring Festival).
     """
+    names, start, end = _spans()
+    seen = set(names[(end > np.datetime64(ds.min())) & (start <= np.datetime64(ds.max()))])
+    if not seen:
+        return None
+    table = cn_holidays()
+    return table[table["holiday"].isin(seen)].reset_index(drop=True)
+
+
+@cache
+def _spans() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Holiday names and window bounds as arrays, built once: this runs for every fit (the
+    pandas version cost ~15 ms of a ~100 ms fit)."""
     table = cn_holidays()
     start = table["ds"] + pd.to_timedelta(table["lower_window"], unit="D")
     end = table["ds"] + pd.to_timedelta(table["upper_window"] + 1, unit="D")
-    seen = table.loc[(end > ds.min()) & (start <= ds.max()), "holiday"]
-    return table[table["holiday"].isin(seen)].reset_index(drop=True) if len(seen) else None
+    return (
+        table["holiday"].to_numpy(),
+        start.to_numpy(dtype="datetime64[ns]"),
+        end.to_numpy(dtype="datetime64[ns]"),
+    )

@@ -67,11 +67,26 @@ def step_probabilities(
     interval_width: float = 0.8,
 ) -> np.ndarray:
     """P(y_t >= threshold) (``"above"``) or P(y_t <= threshold) (``"below"``) for each row."""
-    yhat = forecast["yhat"].to_numpy(dtype=float)
-    half = np.maximum(
-        forecast["yhat_upper"].to_numpy(dtype=float) - yhat,
-        yhat - forecast["yhat_lower"].to_numpy(dtype=float),
+    return probabilities_of(
+        forecast["yhat"].to_numpy(dtype=float),
+        forecast["yhat_lower"].to_numpy(dtype=float),
+        forecast["yhat_upper"].to_numpy(dtype=float),
+        threshold,
+        direction,
+        interval_width,
     )
+
+
+def probabilities_of(
+    yhat: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    threshold: float,
+    direction: Direction = "above",
+    interval_width: float = 0.8,
+) -> np.ndarray:
+    """``step_probabilities`` on arrays (the per-cycle hot path skips building frames)."""
+    half = np.maximum(upper - yhat, yhat - lower)
     sigma = np.clip(half, 0.0, None) / interval_z(interval_width)
     gap = (yhat - threshold) if direction == "above" else (threshold - yhat)
     with np.errstate(divide="ignore", invalid="ignore"):

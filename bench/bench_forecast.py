@@ -1,0 +1,188 @@
+"""National-scale forecast cycle, per-series cost against the default Prophet loop, and
+breach probabilities for 10,000 held hazardous lots.
+
+Targets (issue 4): a full cycle over ~1,500 series of 28-day hourly windows within 5 minutes on
+2 cores; per-series cost at least 4x below the default Prophet loop (``Prophet().fit`` then
+``predict`` of ``make_future_dataframe(48 h)``, default settings, sequential); the lot step for
+10,000 held lots under 2 s.
+
+The series are synthetic (level + 24 h and 168 h cycles + trend + noise, written straight into
+``metric_hourly``): a fit costs the same whatever the numbers mean, and simulating 29 national
+days first would take ~15 minutes. The baseline runs in the same process on a sample of the
+same windows, interleaved with the fast path, so the ratios hold on a busy machine. CPU times
+(sequential runs only) include the cmdstan child processes; the cycle's pool workers are
+children of the forkserver, so their CPU is not visible here and the cycle reports wall time.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from bench.common import bench_server, median, seeded_database
+from forecaster.cycle import CycleOptions, run_cycle
+from forecaster.fast_path import FAST_CONFIG
+from forecaster.prophet_model import fit, predict, silence_stan_logging
+from forecaster.series import forecastable_series, load_histories
+from quaywatch.settings import Settings
+
+NOW = datetime(2026, 4, 10, 10, 20, tzinfo=UTC)
+WINDOW_DAYS = 28
+
+_SERIES = """
+SELECT s.series_id FROM series s
+JOIN indicator i ON i.code = s.indicator_code AND i.forecastable
+JOIN org_node n ON n.node_id = s.node_id AND n.level = 'site'
+ORDER BY s.series_id LIMIT :n
+"""
+
+_HOURLY = """
+INSERT INTO metric_hourly (bucket, series_id, avg, min, max, last, sum, n)
+SELECT b, s, v, v, v, v, v, 1 FROM (
+    SELECT b, s, greatest(0, 20 + (s % 17) + 0.01 * h
+        + 6 * sin(2 * pi() * h / 24 + s) + 3 * sin(2 * pi() * h / 168)
+        + 2 * (random() - 0.5)) AS v
+    FROM unnest(CAST(:ids AS int[])) AS s,
+         generate_series(0, :hours - 1) AS h,
+         LATERAL (SELECT CAST(:start AS timestamptz) + make_interval(hours => h) AS b) t
+) x
+"""
+
+_RULES = """
+INSERT INTO alert_rule (name, node_id, kind, level, indicator_code, severity, override_policy,
+                        spec, origin_node_id, created_by, updated_by)
+SELECT 'bench_' || code, 'CN', 'forecast', 'site', code, 'warning', 'tighten_only',
+       jsonb_build_object('kind', 'forecast', 'indicator', code, 'threshold', 40,
+                          'horizon_hours', 48),
+       'CN', 'bench', 'bench'
+FROM indicator WHERE forecastable
+"""
+
+_LOTS = """
+INSERT INTO lot (lot_id, site_id, hazard_class, arrived_at, declared_at, inspection_started_at,
+                 released_at, removed_at)
+SELECT 'bench-' || i, s.node_id, (ARRAY['3', '5.1', '2.1', '9', '3'])[1 + i % 5],
+       a, a + interval '2 hours',
+       CASE WHEN i % 4 = 0 THEN a + interval '5 hours' END,
+       CASE WHEN done OR i % 3 = 0 THEN a + make_interval(hours => 10 + i % 50) END,
+       CASE WHEN done THEN a + make_interval(hours => 12 + i % 90) END
+FROM generate_series(1, :n) AS i
+CROSS JOIN LATERAL (SELECT i > :held AS done) d
+CROSS JOIN LATERAL (SELECT CAST(:now AS timestamptz)
+    - make_interval(hours => CASE WHEN d.done THEN 150 + i % 500 ELSE i % 100 END) AS a) t
+JOIN LATERAL (SELECT node_id FROM org_node WHERE level = 'site'
+              ORDER BY node_id OFFSET i % 215 LIMIT 1) s ON true
+"""
+
+
+def cpu_seconds() -> float:
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def fill(engine: Engine, n_series: int, held_lots: int, done_lots: int) -> list[int]:
+    start = NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS)
+    with engine.begin() as conn:
+        ids = list(conn.execute(text(_SERIES), {"n": n_series}).scalars())
+        for part in range(0, len(ids), 250):
+            params = {"ids": ids[part : part + 250], "hours": WINDOW_DAYS * 24, "start": start}
+            conn.execute(text(_HOURLY), params)
+        conn.execute(text(_RULES))
+        params = {"n": held_lots + done_lots, "held": held_lots, "now": NOW}
+        conn.execute(text(_LOTS), params)
+    return ids
+
+
+def default_prophet(history: pd.DataFrame) -> None:
+    """The default loop of the issue: default settings, fit, predict history + 48 h."""
+    from prophet import Prophet
+
+    model = Prophet()
+    model.fit(history)
+    model.predict(model.make_future_dataframe(48, freq="h"))
+
+
+def fast_path(history: pd.DataFrame) -> None:
+    predict(fit(history, FAST_CONFIG), 48)
+
+
+def side_by_side(samples: list[pd.DataFrame], rounds: int = 2) -> dict[str, float]:
+    """Wall and CPU ms per series of the default loop and of our fit + predict, interleaved."""
+    silence_stan_logging()
+    default_prophet(samples[0])  # imports and first-call costs out of the timing
+    fast_path(samples[0])
+    timings: dict[str, list[tuple[float, float]]] = {"default": [], "fast": []}
+    for _ in range(rounds):
+        for name, step in (("default", default_prophet), ("fast", fast_path)):
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            for history in samples:
+                step(history)
+            n = len(samples)
+            timings[name].append(((time.perf_counter() - wall) / n, (cpu_seconds() - cpu) / n))
+    out = {}
+    for name, values in timings.items():
+        out[f"{name}_wall_ms"] = round(1000 * median([w for w, _ in values]), 1)
+        out[f"{name}_cpu_ms"] = round(1000 * median([c for _, c in values]), 1)
+    return out
+
+
+def run(n_series: int = 1500, sample: int = 12, held_lots: int = 10_000) -> dict[str, Any]:
+    with bench_server() as server:
+        _, engine = seeded_database(server)
+        settings = Settings(database_url=str(engine.url.render_as_string(hide_password=False)))
+        ids = fill(engine, n_series, held_lots, 3 * held_lots)
+        options = CycleOptions(workers=2)
+        cold = run_cycle(engine, settings, NOW, options=options)
+        warm = run_cycle(engine, settings, NOW + timedelta(minutes=15), options=options)
+        lot_s, lot_store_s, lots = _lot_step(engine)
+        with engine.connect() as conn:
+            since = NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS)
+            keys = forecastable_series(conn, since, NOW.replace(minute=0), min_points=72)
+            picked = keys[:: max(1, len(keys) // sample)][:sample]
+            histories = [h for _, h in load_histories(conn, picked, since, NOW.replace(minute=0))]
+        ratios = side_by_side(histories)
+        engine.dispose()
+    cycle_ms = 1000 * cold.seconds / max(cold.series_ok, 1)
+    return {
+        "series": len(ids),
+        "window_hours": WINDOW_DAYS * 24,
+        "cycle_s": round(cold.seconds, 1),
+        "cycle_target_s": 300,
+        "cycle_ms_per_series": round(cycle_ms, 1),
+        "series_ok": cold.series_ok,
+        "series_failed": cold.series_failed,
+        "crossings": cold.crossings,
+        "steady_cycle_s": round(warm.seconds, 1),
+        "steady_reused": warm.series_reused,
+        **ratios,
+        "speedup_cycle_vs_default": round(ratios["default_wall_ms"] / cycle_ms, 2),
+        "speedup_cpu_vs_default": round(ratios["default_cpu_ms"] / ratios["fast_cpu_ms"], 2),
+        "speedup_wall_seq_vs_default": round(ratios["default_wall_ms"] / ratios["fast_wall_ms"], 2),
+        "speedup_target": 4.0,
+        "lots_held": held_lots,
+        "lots_scored": lots,
+        "lot_scoring_s": round(lot_s, 2),
+        "lot_scoring_target_s": 2.0,
+        "lot_store_s": round(lot_store_s, 2),
+    }
+
+
+def _lot_step(engine: Engine) -> tuple[float, float, int]:
+    """The cycle's lot step alone: (seconds to load, learn and score; seconds to store; lots)."""
+    from forecaster import lot_risk, store
+
+    with engine.begin() as conn:
+        started = time.perf_counter()
+        scored = lot_risk.predict_held(conn, NOW)
+        scoring = time.perf_counter() - started
+        store.save_breach_predictions(conn, 0, NOW, scored)
+        storing = time.perf_counter() - started - scoring
+    return scoring, storing, len(scored)

@@ -1,0 +1,1 @@
+"""Declaration risk screening: ingest, incremental references, features, rules, review queue."""

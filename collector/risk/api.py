@@ -1,0 +1,163 @@
+"""The risk screening API: declaration ingest, the review queue, reviews and precision; risk
+rules come from api_rules.py as a nested blueprint. All under /api/v1.
+
+Ingest behaves as POST /api/v1/events does: a JSON array or NDJSON, every item validated on its
+own (errors name index, field and reason; the valid rest is kept), sites limited to the token's
+subtree, and 202 only after the commit that also stored the declarations' flags.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from flask import Blueprint, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from collector.api import _decode_items, _visible_sites
+from collector.events import FieldError, TimePolicy
+from collector.risk import queue
+from collector.risk.api_rules import rules_bp
+from collector.risk.api_support import (
+    actor,
+    body,
+    bool_arg,
+    float_arg,
+    jsonable,
+    page,
+    page_args,
+    principal,
+    time_arg,
+    visible_node,
+)
+from collector.risk.declarations import Declaration, load_rates, parse_declarations
+from collector.risk.features import FEATURES
+from collector.risk.store import save_declarations
+from quaywatch.auth import require
+from quaywatch.db import raw_connection
+from quaywatch.errors import ApiError
+from quaywatch.openapi import body as documented
+from quaywatch.web import app_engine, app_settings
+
+bp = Blueprint("risk", __name__, url_prefix="/api/v1")
+bp.register_blueprint(rules_bp)
+
+QUEUE_WINDOW = timedelta(days=30)
+
+
+def _error(error: FieldError) -> dict[str, Any]:
+    out = error.as_dict()
+    if "event_id" in out:
+        out["declaration_id"] = out.pop("event_id")
+    return out
+
+
+@bp.post("/declarations")
+@require("events:write")
+@documented(Declaration, many=True)
+def ingest_declarations() -> Any:
+    """Store and screen declarations (JSON array or NDJSON); 202 once flags are committed."""
+    settings = app_settings()
+    items, decode_errors = _decode_items(request.get_data(cache=False), request.content_type or "")
+    if not isinstance(items, list):
+        raise ApiError(400, "Invalid body", "body: must be a JSON array or NDJSON lines")
+    if len(items) > settings.max_batch:
+        raise ApiError(
+            413,
+            "Batch too long",
+            f"{len(items)} declarations in one request; the limit is {settings.max_batch}",
+        )
+    policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
+    with app_engine().connect() as conn:
+        rates = load_rates(conn)
+    valid, errors = parse_declarations(
+        items,
+        policy,
+        rates,
+        known_sites=_visible_sites(principal().node_id),
+        skip={error.index for error in decode_errors},
+    )
+    errors += decode_errors
+    received_at = datetime.now(UTC)
+    with raw_connection(app_engine()) as conn:
+        result = save_declarations(conn, [d.as_row("push", received_at) for d in valid])
+    response = {
+        "accepted": len(valid),
+        "stored": result.stored,
+        "amended": result.amended,
+        "duplicates": result.duplicates,
+        "rejected": len(errors),
+        "accepted_ids": [d.declaration_id for d in valid],
+        "flagged": [flag.__dict__ for flag in result.flagged],
+        "errors": [_error(e) for e in sorted(errors, key=lambda e: e.index)],
+    }
+    return response, 202 if valid or not errors else 422
+
+
+@bp.get("/risk/queue")
+@require("read")
+def risk_queue() -> Any:
+    """Flagged declarations in a subtree, highest score first, with their flags and review."""
+    feature = request.args.get("feature") or None
+    if feature is not None and feature not in (*FEATURES, "rule"):
+        raise ApiError(
+            400, "Invalid parameter", f"feature: must be one of {', '.join(FEATURES)}, rule"
+        )
+    rule_id = request.args.get("rule_id")
+    if rule_id is not None and not rule_id.isdigit():
+        raise ApiError(400, "Invalid parameter", "rule_id: must be a whole number")
+    limit, offset = page_args()
+    with app_engine().connect() as conn:
+        where = queue.QueueFilter(
+            node_id=visible_node(conn, request.args.get("node")),
+            since=time_arg("since") or datetime.now(UTC) - QUEUE_WINDOW,
+            feature=feature,
+            min_score=float_arg("min_score"),
+            reviewed=bool_arg("reviewed"),
+            rule_id=int(rule_id) if rule_id else None,
+        )
+        items = queue.list_queue(conn, where, limit + 1, offset)
+    return page(items, limit, offset)
+
+
+@bp.get("/risk/declarations/<declaration_id>")
+@require("read")
+def get_declaration(declaration_id: str) -> Any:
+    """A declaration with its risk mark, flags and review."""
+    with app_engine().connect() as conn:
+        items = queue.get_declaration(conn, declaration_id)
+        for item in items:
+            visible_node(conn, item["site_id"])
+    if not items:
+        raise ApiError(404, "Not found", f"no declaration {declaration_id!r}")
+    return {"items": jsonable(items)}
+
+
+class ReviewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["confirmed", "cleared"]
+    note: str = Field(default="", max_length=4000)
+
+
+@bp.post("/risk/flags/<int:flag_id>/review")
+@require("alerts:write")
+@documented(ReviewBody)
+def review_flag(flag_id: int) -> Any:
+    """Record the outcome for the flag's declaration (operators and admins of its subtree)."""
+    outcome = body(ReviewBody)
+    with app_engine().begin() as conn:
+        flag = queue.flag_site(conn, flag_id)
+        if flag is None or principal().node_id not in flag["path"]:
+            raise ApiError(404, "Not found", f"no flag {flag_id} in this token's subtree")
+        review = queue.review(conn, flag, outcome.outcome, outcome.note, actor())
+    return jsonable(review)
+
+
+@bp.get("/risk/precision")
+@require("read")
+def precision_by_feature() -> Any:
+    """Confirmed / reviewed per feature among flagged declarations in a subtree."""
+    with app_engine().connect() as conn:
+        node = visible_node(conn, request.args.get("node"))
+        return {"node_id": node, "items": queue.feature_precision(conn, node)}

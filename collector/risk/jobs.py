@@ -1,0 +1,21 @@
+"""The risk screening's scheduled step, in the (engine, settings) shape quaywatch.scheduler calls."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+
+from collector.risk.feeds import poll_due
+from quaywatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def declaration_feeds(engine: Engine, settings: Settings) -> Any:
+    outcomes = poll_due(engine, settings)
+    for outcome in outcomes:
+        if not outcome.ok:
+            log.warning("declaration feed %s", outcome.describe())
+    return outcomes

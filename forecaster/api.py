@@ -1,0 +1,153 @@
+"""The forecaster's HTTP reads: latest forecasts, predicted threshold crossings, lot breach
+predictions. Every route needs the ``read`` scope and shows only the token's subtree
+(``g.principal.node_id`` in the node's ``org_node.path``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, g, request
+from sqlalchemy import text
+
+from quaywatch.auth import require
+from quaywatch.errors import ApiError
+from quaywatch.web import app_engine
+
+bp = Blueprint("forecaster", __name__, url_prefix="/api/v1")
+
+MAX_LIMIT = 10_000
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    return {key: _json(value) for key, value in mapping.items()}
+
+
+def _visible_root() -> str:
+    """The subtree to list: ``?node=`` when it lies inside the token's subtree, else 404."""
+    node = request.args.get("node") or g.principal.node_id
+    _check_visible(node)
+    return str(node)
+
+
+def _check_visible(node_id: str) -> None:
+    with app_engine().connect() as conn:
+        path = conn.execute(
+            text("SELECT path FROM org_node WHERE node_id = :n"), {"n": node_id}
+        ).scalar()
+    if path is None or g.principal.node_id not in path:
+        raise ApiError(404, "Not found", f"no node {node_id!r} in this token's subtree")
+
+
+def _number(name: str, default: float, low: float, high: float) -> float:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ApiError(
+            400, "Invalid parameter", f"{name}: must be a number from {low:g} to {high:g}"
+        )
+    return value
+
+
+_FORECAST_SQL = """
+SELECT m.series_id, m.run_id, m.fitted_at, m.history_end, m.n_points
+FROM series s JOIN forecast_model m ON m.series_id = s.series_id
+WHERE s.node_id = :n AND s.indicator_code = :i
+"""
+
+
+@bp.get("/forecasts/<node_id>/<indicator>")
+@require("read")
+def get_forecast(node_id: str, indicator: str) -> Any:
+    """The latest forecast of one series: run, fit facts, and one row per target hour."""
+    _check_visible(node_id)
+    with app_engine().connect() as conn:
+        model = conn.execute(text(_FORECAST_SQL), {"n": node_id, "i": indicator}).mappings().first()
+        if model is None:
+            raise ApiError(404, "Not found", f"no forecast for {indicator!r} at {node_id!r}")
+        rows = conn.execute(
+            text(
+                "SELECT ds, yhat, yhat_lower, yhat_upper FROM forecast"
+                " WHERE series_id = :s AND run_id = :r ORDER BY ds"
+            ),
+            {"s": model["series_id"], "r": model["run_id"]},
+        ).mappings()
+        body = {"node_id": node_id, "indicator": indicator, **_row(model)}
+        body["rows"] = [_row(r) for r in rows]
+    return body
+
+
+_CROSSINGS_SQL = """
+SELECT DISTINCT ON (c.series_id, c.threshold, c.direction)
+       s.node_id, s.indicator_code AS indicator, c.run_id, c.computed_at, c.threshold,
+       c.direction, c.crossing_at, c.lead_hours, c.probability, c.rule
+FROM forecast_crossing c
+JOIN series s ON s.series_id = c.series_id
+JOIN org_node n ON n.node_id = s.node_id
+WHERE :root = ANY (n.path)
+  AND c.computed_at > now() - make_interval(secs => :seconds)
+  AND (CAST(:indicator AS text) IS NULL OR s.indicator_code = :indicator)
+ORDER BY c.series_id, c.threshold, c.direction, c.computed_at DESC
+"""
+
+
+@bp.get("/forecasts/crossings")
+@require("read")
+def list_crossings() -> Any:
+    """The newest predicted crossing per series and threshold in the subtree.
+
+    Query: ``node`` (default: the token's node), ``indicator``, ``predicted=true`` (only rows
+    with a crossing time), ``hours`` (how far back a run may be; default 2, the alerter's
+    ``max_forecast_age``), ``limit``.
+    """
+    root = _visible_root()
+    hours = _number("hours", 2.0, 0.25, 24 * 30)
+    limit = int(_number("limit", 1000, 1, MAX_LIMIT))
+    params = {"root": root, "seconds": hours * 3600, "indicator": request.args.get("indicator")}
+    with app_engine().connect() as conn:
+        rows = [_row(r) for r in conn.execute(text(_CROSSINGS_SQL), params).mappings()]
+    if request.args.get("predicted") == "true":
+        rows = [r for r in rows if r["crossing_at"] is not None]
+    rows.sort(key=lambda r: (r["crossing_at"] is None, r["crossing_at"] or "", r["node_id"]))
+    return {"node": root, "items": rows[:limit]}
+
+
+_PREDICTIONS_SQL = """
+SELECT l.lot_id, l.site_id, l.hazard_class, l.un_number, l.stage, l.arrived_at, l.deadline_at,
+       p.computed_at, p.breach_probability, p.predicted_breach_at, p.predicted_removal_at,
+       p.congestion
+FROM lot l
+JOIN org_node n ON n.node_id = l.site_id
+JOIN LATERAL (
+    SELECT * FROM lot_breach_prediction bp
+    WHERE bp.lot_id = l.lot_id ORDER BY bp.computed_at DESC LIMIT 1) p ON true
+WHERE l.hazard_class IS NOT NULL AND l.removed_at IS NULL AND :root = ANY (n.path)
+  AND p.breach_probability >= :min_probability
+ORDER BY p.breach_probability DESC, l.deadline_at
+LIMIT :limit
+"""
+
+
+@bp.get("/lots/breach-predictions")
+@require("read")
+def list_breach_predictions() -> Any:
+    """The newest breach prediction of each held hazardous lot in the subtree, most likely
+    first. Query: ``node``, ``min_probability`` (default 0), ``limit``."""
+    root = _visible_root()
+    params = {
+        "root": root,
+        "min_probability": _number("min_probability", 0.0, 0.0, 1.0),
+        "limit": int(_number("limit", 1000, 1, MAX_LIMIT)),
+    }
+    with app_engine().connect() as conn:
+        rows = conn.execute(text(_PREDICTIONS_SQL), params).mappings()
+        return {"node": root, "items": [_row(r) for r in rows]}

@@ -1,0 +1,386 @@
+"""The only writer of the forecaster's tables (sql/0030) and of the alerter's inputs
+``forecast_crossing`` and ``lot_breach_prediction`` (sql/0021); also the reads of its own state.
+
+Bulk rows (forecasts, crossings, lot predictions) go in by COPY inside the caller's transaction:
+a national cycle writes ~100,000 forecast rows, which row-by-row INSERTs would take seconds to
+send. Every function takes the caller's SQLAlchemy connection; none commits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import pandas as pd
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from forecaster.backtest import Score
+from forecaster.decision import Decision, DecisionRule
+from forecaster.series import rows_frame
+from forecaster.threshold_crossing import Calibration
+
+WARM_START_FORMAT = 1
+"""Version of the ``forecast_model.warm_start`` document: ``{k, m, sigma_obs, delta, beta}``
+floats and lists from ``prophet_model.warm_start_params``. Rows of other versions are ignored
+(the series is fitted cold), never misread."""
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What ``forecast_model`` holds for one series after a fit."""
+
+    series_id: int
+    run_id: int
+    fitted_at: datetime
+    history_end: datetime
+    n_points: int
+    data_hash: str
+    fit_seconds: float
+    warm_start: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    run_id: int
+    data_hash: str
+    warm_start: dict[str, Any] | None
+
+
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    return cast(psycopg.Connection[Any], conn.connection.dbapi_connection)
+
+
+def _copy(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> int:
+    count = 0
+    with _driver(conn).cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def _time(value: Any) -> datetime | None:
+    """A pandas/numpy/datetime value as a datetime, NaT and None as None."""
+    if value is None or pd.isna(value):  # pd.NaT is a datetime instance too
+        return None
+    # Model times carry nanoseconds (hours as floats); PostgreSQL keeps microseconds.
+    return cast(datetime, pd.Timestamp(value).floor("us").to_pydatetime())
+
+
+def _times(values: pd.Series) -> list[datetime | None]:
+    """``_time`` for a whole column at once (10,000 lot predictions per cycle)."""
+    stamps = pd.to_datetime(values, utc=True).dt.floor("us")
+    return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def start_run(conn: Connection, started_at: datetime, config: Mapping[str, Any]) -> int:
+    row = conn.execute(
+        text(
+            "INSERT INTO forecast_run (started_at, config) VALUES (:at, CAST(:c AS jsonb))"
+            " RETURNING run_id"
+        ),
+        {"at": started_at, "c": json.dumps(config, default=str)},
+    ).one()
+    return int(row[0])
+
+
+def finish_run(
+    conn: Connection, run_id: int, finished_at: datetime, counts: Mapping[str, int]
+) -> None:
+    """Record the end of a run; ``counts`` keys are forecast_run's count columns."""
+    columns = (
+        "series_total series_ok series_reused series_skipped series_failed crossings lots_scored"
+    ).split()
+    assignments = ", ".join(f"{c} = :{c}" for c in columns)
+    params = {c: int(counts.get(c, 0)) for c in columns}
+    conn.execute(
+        text(f"UPDATE forecast_run SET finished_at = :at, {assignments} WHERE run_id = :run"),
+        {**params, "at": finished_at, "run": run_id},
+    )
+
+
+def save_forecasts(conn: Connection, run_id: int, items: Iterable[tuple[int, pd.DataFrame]]) -> int:
+    """Forecast rows of many series in one COPY; each frame's ``ds`` must be UTC instants."""
+
+    def rows() -> Iterable[tuple[Any, ...]]:
+        for series_id, frame in items:
+            values = zip(
+                frame["ds"],
+                frame["yhat"].to_numpy(dtype=float).tolist(),
+                frame["yhat_lower"].to_numpy(dtype=float).tolist(),
+                frame["yhat_upper"].to_numpy(dtype=float).tolist(),
+                strict=True,
+            )
+            for ds, y, lo, hi in values:
+                yield (_time(ds), run_id, series_id, y, lo, hi)
+
+    return _copy(
+        conn,
+        "COPY forecast (ds, run_id, series_id, yhat, yhat_lower, yhat_upper) FROM STDIN",
+        rows(),
+    )
+
+
+def save_models(conn: Connection, states: Sequence[ModelState]) -> None:
+    if not states:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO forecast_model (series_id, run_id, format_version, fitted_at,"
+            " history_end, n_points, data_hash, fit_seconds, warm_start)"
+            " VALUES (:series_id, :run_id, :version, :fitted_at, :history_end, :n_points,"
+            " :data_hash, :fit_seconds, CAST(:warm_start AS jsonb))"
+            " ON CONFLICT (series_id) DO UPDATE SET run_id = EXCLUDED.run_id,"
+            " format_version = EXCLUDED.format_version, fitted_at = EXCLUDED.fitted_at,"
+            " history_end = EXCLUDED.history_end, n_points = EXCLUDED.n_points,"
+            " data_hash = EXCLUDED.data_hash, fit_seconds = EXCLUDED.fit_seconds,"
+            " warm_start = EXCLUDED.warm_start"
+        ),
+        [
+            {
+                **{k: v for k, v in vars(s).items() if k != "warm_start"},
+                "version": WARM_START_FORMAT,
+                "warm_start": json.dumps(s.warm_start),
+            }
+            for s in states
+        ],
+    )
+
+
+def stored_models(conn: Connection, series_ids: Sequence[int]) -> dict[int, StoredModel]:
+    """Model state per series; ``warm_start`` is None for a format this build cannot read."""
+    rows = conn.execute(
+        text(
+            "SELECT series_id, run_id, data_hash, format_version, warm_start FROM forecast_model"
+            " WHERE series_id = ANY (CAST(:ids AS int[]))"
+        ),
+        {"ids": list(series_ids)},
+    ).all()
+    return {
+        sid: StoredModel(run_id, digest, params if version == WARM_START_FORMAT else None)
+        for sid, run_id, digest, version, params in rows
+    }
+
+
+def latest_forecasts(conn: Connection, series_ids: Sequence[int]) -> dict[int, pd.DataFrame]:
+    """The forecast rows of each series' latest run (``ds`` as UTC instants)."""
+    rows = conn.execute(
+        text(
+            "SELECT series_id, ds, yhat, yhat_lower, yhat_upper FROM forecast_latest"
+            " WHERE series_id = ANY (CAST(:ids AS int[])) ORDER BY series_id, ds"
+        ),
+        {"ids": list(series_ids)},
+    ).all()
+    frame = rows_frame(rows, ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper"])
+    return {
+        int(sid): part.drop(columns="series_id").reset_index(drop=True)
+        for sid, part in frame.groupby("series_id")
+    }
+
+
+def save_failures(conn: Connection, run_id: int, failures: Sequence[tuple[int, str, str]]) -> None:
+    """``(series_id, outcome, reason)`` rows; outcome is ``failed`` or ``skipped``."""
+    if failures:
+        conn.execute(
+            text(
+                "INSERT INTO forecast_failure (run_id, series_id, outcome, reason)"
+                " VALUES (:run, :sid, :outcome, :reason) ON CONFLICT DO NOTHING"
+            ),
+            [{"run": run_id, "sid": s, "outcome": o, "reason": r[:2000]} for s, o, r in failures],
+        )
+
+
+def save_crossings(
+    conn: Connection, run_id: int, computed_at: datetime, rows: Sequence[tuple[int, Decision]]
+) -> int:
+    """``(series_id, decision)`` rows; ``decision.crossing_at`` must be a UTC instant."""
+    return _copy(
+        conn,
+        "COPY forecast_crossing (series_id, run_id, computed_at, threshold, direction,"
+        " crossing_at, probability, lead_hours, raw_probability, rule) FROM STDIN",
+        (
+            (
+                sid,
+                run_id,
+                computed_at,
+                d.threshold,
+                d.direction,
+                _time(d.crossing_at),
+                d.probability,
+                d.lead_hours,
+                d.raw_probability,
+                d.rule,
+            )
+            for sid, d in rows
+        ),
+    )
+
+
+def save_breach_predictions(
+    conn: Connection, run_id: int, computed_at: datetime, scored: pd.DataFrame
+) -> int:
+    """Rows of ``lot_risk.score_held``."""
+    values = zip(
+        scored["lot_id"].tolist(),
+        scored["breach_probability"].to_numpy(dtype=float).tolist(),
+        _times(scored["predicted_breach_at"]),
+        _times(scored["predicted_removal_at"]),
+        scored["congestion"].to_numpy(dtype=float).tolist(),
+        strict=True,
+    )
+    return _copy(
+        conn,
+        "COPY lot_breach_prediction (lot_id, computed_at, breach_probability,"
+        " predicted_breach_at, run_id, predicted_removal_at, congestion) FROM STDIN",
+        (
+            (lot, computed_at, p, breach, run_id, removal, c)
+            for lot, p, breach, removal, c in values
+        ),
+    )
+
+
+def prune(
+    conn: Connection, now: datetime, *, forecast_days: int, prediction_days: int, run_days: int
+) -> None:
+    """Drop chunks of old forecasts, crossings and lot predictions, and delete old runs. Ages
+    count back from the cycle's ``now`` (not the database clock), so a replay of past hours
+    does not delete what it has just written."""
+    for table, days in (
+        ("forecast", forecast_days),
+        ("forecast_crossing", prediction_days),
+        ("lot_breach_prediction", prediction_days),
+    ):
+        conn.execute(
+            text(
+                "SELECT drop_chunks(CAST(:t AS regclass), older_than => CAST(:before AS timestamptz))"
+            ),
+            {"t": table, "before": now - timedelta(days=days)},
+        )
+    conn.execute(
+        text("DELETE FROM forecast_run WHERE started_at < :before"),
+        {"before": now - timedelta(days=run_days)},
+    )
+
+
+def load_decisions(conn: Connection) -> dict[str, DecisionRule]:
+    """The decision rule per indicator code chosen by the last applied backtest."""
+    rows = conn.execute(
+        text(
+            "SELECT indicator_code, rule, min_probability, consecutive, calibration_x,"
+            " calibration_y FROM forecast_decision"
+        )
+    ).all()
+    out = {}
+    for code, rule, p, k, xs, ys in rows:
+        calibration = Calibration(tuple(xs), tuple(ys)) if xs else None
+        out[code] = DecisionRule(rule, p, k, calibration)
+    return out
+
+
+def save_decision(
+    conn: Connection,
+    indicator_code: str,
+    rule: DecisionRule,
+    *,
+    false_alarm_budget: float,
+    backtest_id: int | None,
+) -> None:
+    cal = rule.calibration
+    conn.execute(
+        text(
+            "INSERT INTO forecast_decision (indicator_code, rule, min_probability, consecutive,"
+            " calibration_x, calibration_y, false_alarm_budget, backtest_id, chosen_at)"
+            " VALUES (:code, :rule, :p, :k, :xs, :ys, :budget, :bt, now())"
+            " ON CONFLICT (indicator_code) DO UPDATE SET rule = EXCLUDED.rule,"
+            " min_probability = EXCLUDED.min_probability, consecutive = EXCLUDED.consecutive,"
+            " calibration_x = EXCLUDED.calibration_x, calibration_y = EXCLUDED.calibration_y,"
+            " false_alarm_budget = EXCLUDED.false_alarm_budget,"
+            " backtest_id = EXCLUDED.backtest_id, chosen_at = now()"
+        ),
+        {
+            "code": indicator_code,
+            "rule": rule.rule,
+            "p": rule.min_probability,
+            "k": rule.consecutive,
+            "xs": list(cal.x) if cal else [],
+            "ys": list(cal.y) if cal else [],
+            "budget": false_alarm_budget,
+            "bt": backtest_id,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    """One method's pooled score. ``subject`` is an indicator code, ``hazardous_deadline`` or
+    ``csv:<file>``; ``scope`` is a site id, ``incidents`` or ``all``."""
+
+    kind: str
+    subject: str
+    scope: str
+    score: Score
+    chosen: bool = False
+    horizon_hours: float | None = None
+
+
+def save_backtest(
+    conn: Connection, source: str, params: Mapping[str, Any], rows: Sequence[BacktestRow]
+) -> int:
+    """Store a finished backtest and its scores; returns its ``backtest_id``."""
+    backtest_id = int(
+        conn.execute(
+            text(
+                "INSERT INTO backtest_run (source, params, finished_at)"
+                " VALUES (:s, CAST(:p AS jsonb), now()) RETURNING backtest_id"
+            ),
+            {"s": source, "p": json.dumps(params, default=str)},
+        ).one()[0]
+    )
+    if rows:
+        conn.execute(text(_RESULT_INSERT), [_result_params(backtest_id, r) for r in rows])
+    return backtest_id
+
+
+_RESULT_COLUMNS = (
+    "backtest_id kind subject scope method chosen horizon_hours tp fp fn tn precision recall f1"
+    " false_alarm_rate false_alarms_per_site_week false_alarm_episodes_per_site_week"
+    " median_lead_hours median_timing_error_hours mae coverage"
+).split()
+_RESULT_INSERT = (
+    f"INSERT INTO backtest_result ({', '.join(_RESULT_COLUMNS)})"
+    f" VALUES ({', '.join(':' + c for c in _RESULT_COLUMNS)})"
+    " ON CONFLICT (backtest_id, kind, subject, scope, method) DO NOTHING"
+)
+
+
+def _result_params(backtest_id: int, row: BacktestRow) -> dict[str, Any]:
+    s = row.score
+    rates = (
+        "precision recall f1 false_alarm_rate false_alarms_per_site_week"
+        " false_alarm_episodes_per_site_week median_lead_hours median_timing_error_hours mae"
+        " coverage"
+    ).split()
+    return {
+        "backtest_id": backtest_id,
+        "kind": row.kind,
+        "subject": row.subject,
+        "scope": row.scope,
+        "method": s.method,
+        "chosen": row.chosen,
+        "horizon_hours": row.horizon_hours,
+        "tp": s.tp,
+        "fp": s.fp,
+        "fn": s.fn,
+        "tn": s.tn,
+        **{name: _number(getattr(s, name)) for name in rates},
+    }

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from forecaster.backtest import Score
+from forecaster.decision import CANDIDATES, DecisionRule, choose, decide
+from forecaster.threshold_crossing import Calibration
+
+ORIGIN = pd.Timestamp("2026-04-10 09:00")
+
+
+def ramp(values, half_width: float = 1.2816) -> pd.DataFrame:
+    ds = pd.date_range(ORIGIN + pd.Timedelta(hours=1), periods=len(values), freq="h")
+    y = pd.Series(values, dtype=float)
+    return pd.DataFrame(
+        {"ds": ds, "yhat": y, "yhat_lower": y - half_width, "yhat_upper": y + half_width}
+    )
+
+
+def test_each_rule_is_a_cut_on_the_step_probability():
+    fc = ramp([7.0, 8.0, 9.0, 10.0, 11.0])  # sigma = 1 for an 80 % band of half-width 1.28
+    now = ORIGIN + pd.Timedelta(minutes=20)
+    edge = decide(fc, 10.0, "above", DecisionRule("edge"), origin=ORIGIN, now=now)
+    yhat = decide(fc, 10.0, "above", DecisionRule("yhat"), origin=ORIGIN, now=now)
+    sure = decide(fc, 10.0, "above", DecisionRule("probability", 0.8), origin=ORIGIN, now=now)
+    assert edge.crossing_at == fc["ds"][2] and yhat.crossing_at == fc["ds"][3]  # P 0.16, 0.5
+    assert sure.crossing_at == fc["ds"][4]  # P = 0.84 at 11
+    assert yhat.lead_hours == pytest.approx(3 + 40 / 60)
+    assert yhat.raw_probability == pytest.approx(0.8413, abs=1e-3) == yhat.probability
+    never = decide(fc, 20.0, "above", DecisionRule(), origin=ORIGIN, now=now)
+    assert never.crossing_at is None and never.lead_hours is None and never.probability < 1e-6
+
+
+def test_the_published_probability_is_calibrated_when_the_backtest_gave_a_map():
+    rule = DecisionRule(calibration=Calibration((0.0, 1.0), (0.0, 0.5)))
+    fc = ramp([7.0, 11.0])
+    decision = decide(fc, 10.0, "above", rule, origin=ORIGIN, now=ORIGIN)
+    assert decision.probability == pytest.approx(decision.raw_probability / 2)
+
+
+def test_choose_takes_the_best_f1_within_the_false_alarm_budget():
+    eager = Score("a", tp=9, fp=6, fn=1, site_weeks=2.0, fp_episodes=6)  # 3 episodes/week
+    careful = Score("b", tp=6, fp=1, fn=4, site_weeks=2.0, fp_episodes=1)
+    rules = [(DecisionRule("edge"), eager), (DecisionRule("yhat"), careful)]
+    assert choose(rules, false_alarm_budget=1.0)[0].rule == "yhat"
+    assert choose(rules, false_alarm_budget=5.0)[0].rule == "edge"
+    assert choose(rules, false_alarm_budget=0.1)[0].rule == "yhat"  # none within: fewest alarms
+    assert len({r.name for r in CANDIDATES}) == len(CANDIDATES) == 15
