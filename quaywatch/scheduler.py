@@ -43,6 +43,12 @@ JOBS: tuple[Job, ...] = (
     Job("rollup", "collector.jobs:rollup", lambda s: s.rollup_interval_s, "collector"),
     Job("retention", "collector.jobs:retention", lambda s: 6 * 3600, "collector"),
     Job("feeds", "collector.jobs:feeds", lambda s: s.feed_poll_interval_s, "collector"),
+    Job(
+        "declaration_feeds",
+        "collector.risk.jobs:declaration_feeds",
+        lambda s: s.feed_poll_interval_s,
+        "collector",
+    ),
     Job("forecast", "forecaster.jobs:forecast", lambda s: 900, "forecaster"),
     Job("evaluate", "alerter.jobs:evaluate", lambda s: 30, "alerter"),
     Job("dispatch", "alerter.jobs:dispatch", lambda s: 2, "alerter"),

@@ -12,7 +12,7 @@ def test_every_package_step_is_scheduled_for_the_all_role(settings, engine):
 
 def test_a_role_runs_only_its_own_steps(settings, engine):
     collector = {job.id for job in build_scheduler(settings, engine, "collector").get_jobs()}
-    assert collector == {"metrics", "rollup", "retention", "feeds"}
+    assert collector == {"metrics", "rollup", "retention", "feeds", "declaration_feeds"}
     assert build_scheduler(settings, engine, "api").get_jobs() == []
 
 
