@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from forecaster import lot_risk, store
@@ -333,15 +333,7 @@ def _predict_lots(
         conn,
         work.now,
         dwell_days=opts.dwell_days,
-        sites=_sites_under(conn, sites) if sites else None,
+        sites=lot_risk.sites_under(conn, sites) if sites else None,
         congestion=congestion,
     )
     return store.save_breach_predictions(conn, run_id, work.now, scored)
-
-
-def _sites_under(conn: Connection, nodes: Sequence[str]) -> list[str]:
-    rows = conn.execute(
-        text("SELECT node_id FROM org_node WHERE level = 'site' AND path && CAST(:n AS text[])"),
-        {"n": list(nodes)},
-    )
-    return [row[0] for row in rows]

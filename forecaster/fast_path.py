@@ -33,6 +33,11 @@ series: ~75 s on two idle cores, 188 s measured here with only ~1 core free (``f
 workers, 120 series, 126 ms/series wall including a 2-4 s pool start). The fit floor is the
 cmdstan subprocess plus its JSON input, so the next saving is to fit less often and predict more
 often from stored models (predict alone: 17 ms; ``from_json`` 12 ms for a 110 KiB model).
+
+Since these figures: ``prophet_fast`` (Stan input written without ``stanio``, numpy features and
+predict) brought the fast path to ~70-90 ms of CPU per series against ~200 ms for the default
+loop, and the cycle skips series whose window did not change; current figures are in
+docs/forecasting.md §6 and docs/benchmarks.md.
 """
 
 from __future__ import annotations

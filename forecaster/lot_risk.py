@@ -88,6 +88,15 @@ def held_lots(conn: Connection, now: datetime, sites: Sequence[str] | None = Non
     return rows_frame(rows, [c.strip() for c in LOT_COLUMNS.split(",")])
 
 
+def sites_under(conn: Connection, nodes: Sequence[str]) -> list[str]:
+    """Site ids in the subtrees of ``nodes`` (a site id stands for itself)."""
+    rows = conn.execute(
+        text("SELECT node_id FROM org_node WHERE level = 'site' AND path && CAST(:n AS text[])"),
+        {"n": list(nodes)},
+    )
+    return [row[0] for row in rows]
+
+
 def stage_at(lots: pd.DataFrame, at: pd.Timestamp | pd.Series) -> pd.DataFrame:
     """``stage`` and ``entered_at`` of each lot at ``at`` from its stage timestamps (a lot on
     hold at ``at`` is in stage ``held`` since ``held_at``). Works for the live lot table and for
