@@ -61,7 +61,7 @@ def test_the_service_serves_simulates_computes_and_stops_cleanly(db_url, engine)
         wait_for(lambda: count("SELECT count(*) FROM cargo_event") > 0, 60, "live events")
         wait_for(lambda: count("SELECT count(*) FROM series_latest") > 1000, 60, "a metrics cycle")
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
