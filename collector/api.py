@@ -40,6 +40,20 @@ def _decode_items(body: bytes, content_type: str) -> tuple[list[Any], list[Field
     return items, errors
 
 
+def read_batch(noun: str) -> tuple[list[Any], list[FieldError]]:
+    """The request's items (JSON array or NDJSON) within the batch limit, and NDJSON line errors;
+    shared by every batch ingest route."""
+    items, decode_errors = _decode_items(request.get_data(cache=False), request.content_type or "")
+    if not isinstance(items, list):
+        raise ApiError(400, "Invalid body", "body: must be a JSON array or NDJSON lines")
+    limit = app_settings().max_batch
+    if len(items) > limit:
+        raise ApiError(
+            413, "Batch too long", f"{len(items)} {noun} in one request; the limit is {limit}"
+        )
+    return items, decode_errors
+
+
 def _visible_sites(node_id: str) -> set[str]:
     with app_engine().connect() as conn:
         rows = conn.execute(
@@ -55,15 +69,7 @@ def _visible_sites(node_id: str) -> set[str]:
 def ingest_events() -> Any:
     """Store a batch of cargo events (JSON array or NDJSON); 202 after commit."""
     settings = app_settings()
-    items, decode_errors = _decode_items(request.get_data(cache=False), request.content_type or "")
-    if not isinstance(items, list):
-        raise ApiError(400, "Invalid body", "body: must be a JSON array or NDJSON lines")
-    if len(items) > settings.max_batch:
-        raise ApiError(
-            413,
-            "Batch too long",
-            f"{len(items)} events in one request; the limit is {settings.max_batch}",
-        )
+    items, decode_errors = read_batch("events")
     failed_lines = {error.index for error in decode_errors}
     policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
     valid, errors = parse_batch(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api import _decode_items, _visible_sites
+from collector.api import _visible_sites, read_batch
 from collector.events import FieldError, TimePolicy
 from collector.risk import queue
 from collector.risk.api_rules import rules_bp
@@ -58,15 +58,7 @@ def _error(error: FieldError) -> dict[str, Any]:
 def ingest_declarations() -> Any:
     """Store and screen declarations (JSON array or NDJSON); 202 once flags are committed."""
     settings = app_settings()
-    items, decode_errors = _decode_items(request.get_data(cache=False), request.content_type or "")
-    if not isinstance(items, list):
-        raise ApiError(400, "Invalid body", "body: must be a JSON array or NDJSON lines")
-    if len(items) > settings.max_batch:
-        raise ApiError(
-            413,
-            "Batch too long",
-            f"{len(items)} declarations in one request; the limit is {settings.max_batch}",
-        )
+    items, decode_errors = read_batch("declarations")
     policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
     with app_engine().connect() as conn:
         rates = load_rates(conn)
