@@ -16,6 +16,7 @@ from alerter.rules import AnyRule, RuleError, level_problem, parse_rule
 from alerter.store import Actor
 from quaywatch.auth import Principal
 from quaywatch.errors import ApiError
+from quaywatch.request_body import request_json
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -32,9 +33,8 @@ def actor() -> Actor:
 
 
 def json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and request.content_length in (None, 0):
-        return {}
+    """The JSON body (quaywatch.request_body: 400 unless strict JSON); {} when empty."""
+    body = request_json(empty={})
     if not isinstance(body, dict):
         raise ApiError(400, "Invalid body", "body: must be a JSON object")
     return body

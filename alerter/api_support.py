@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from alerter.delivery_queries import node_path
 from quaywatch.auth import Principal
 from quaywatch.errors import ApiError
+from quaywatch.request_body import request_json
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LIMIT = 500
@@ -46,12 +46,9 @@ def field_error(field: str, reason: str) -> ApiError:
 
 
 def body(model: type[M]) -> M:
-    """The JSON body parsed into ``model``; 400 for non-JSON, 422 naming the field."""
-    raw = request.get_data(cache=True)
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "Invalid JSON", "body: not a JSON document") from None
+    """The JSON body parsed into ``model``; 400 for non-JSON (quaywatch.request_body), 422
+    naming the field."""
+    data = request_json(empty={})
     if not isinstance(data, dict):
         raise field_error("body", "must be a JSON object")
     try:
@@ -123,7 +120,7 @@ def own_node(conn: Connection, node_id: str | None, field: str = "node_id") -> s
 
 
 def not_found(what: str, ident: object) -> ApiError:
-    return ApiError(404, "Not found", f"no {what} {ident} in this token's subtree")
+    return ApiError(404, "Not found", f"no {what} {ident}")
 
 
 @contextmanager

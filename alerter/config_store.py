@@ -26,8 +26,10 @@ MUTE_COLUMNS = frozenset({"node_id", "name", "time_zone", "intervals"})
 
 
 def _params(values: Mapping[str, Any]) -> dict[str, Any]:
+    # None is SQL NULL (refused by NOT NULL), never the JSON value null stored in a jsonb column.
     return {
-        k: json.dumps(v, ensure_ascii=False) if k in JSONB_COLUMNS else v for k, v in values.items()
+        k: json.dumps(v, ensure_ascii=False) if k in JSONB_COLUMNS and v is not None else v
+        for k, v in values.items()
     }
 
 

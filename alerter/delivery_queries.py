@@ -171,7 +171,7 @@ def _page(sql: str, params: Mapping[str, Any], conn: Connection) -> list[dict[st
 def channels(
     conn: Connection, root: str, limit: int, offset: int, channel_id: int | None = None
 ) -> list[dict[str, Any]]:
-    where = in_subtree("c.node_id") + (" AND c.channel_id = :id" if channel_id else "")
+    where = in_subtree("c.node_id") + (" AND c.channel_id = :id" if channel_id is not None else "")
     sql = (
         f"SELECT {CHANNEL_READ_COLUMNS} FROM channel c LEFT JOIN channel_state s USING (channel_id)"
         f" WHERE {where} ORDER BY c.channel_id LIMIT :limit OFFSET :offset"
@@ -183,7 +183,7 @@ def channels(
 def silences(
     conn: Connection, root: str, limit: int, offset: int, silence_id: int | None = None
 ) -> list[dict[str, Any]]:
-    where = in_subtree("s.node_id") + (" AND s.silence_id = :id" if silence_id else "")
+    where = in_subtree("s.node_id") + (" AND s.silence_id = :id" if silence_id is not None else "")
     sql = (
         f"SELECT s.* FROM silence s WHERE {where}"
         " ORDER BY s.silence_id DESC LIMIT :limit OFFSET :offset"
@@ -194,7 +194,9 @@ def silences(
 def mute_intervals(
     conn: Connection, root: str, limit: int, offset: int, interval_id: int | None = None
 ) -> list[dict[str, Any]]:
-    where = in_subtree("m.node_id") + (" AND m.mute_interval_id = :id" if interval_id else "")
+    where = in_subtree("m.node_id") + (
+        " AND m.mute_interval_id = :id" if interval_id is not None else ""
+    )
     sql = (
         f"SELECT m.* FROM mute_interval m WHERE {where}"
         " ORDER BY m.mute_interval_id LIMIT :limit OFFSET :offset"

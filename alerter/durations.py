@@ -28,7 +28,8 @@ def parse_duration(value: Any) -> timedelta:
     elif isinstance(value, bool):
         raise ValueError("must be a duration such as 30s, 5m or 1h30m")
     elif isinstance(value, int | float):
-        seconds = float(value)
+        # Clamped first: float() of an int past 1e308 raises OverflowError, not ValueError.
+        seconds = float(max(-1, min(value, MAX_SECONDS + 1)))
     elif isinstance(value, str):
         seconds = _parse_text(value.strip())
     else:

@@ -24,7 +24,7 @@ SELECT l.lot_id, l.site_id, l.hazard_class, l.un_number, l.deadline_at,
 FROM lot l
 LEFT JOIN LATERAL (
     SELECT bp.breach_probability, bp.predicted_breach_at FROM lot_breach_prediction bp
-    WHERE bp.lot_id = l.lot_id
+    WHERE bp.site_id = l.site_id AND bp.lot_id = l.lot_id AND bp.visit_no = l.visit_no
       -- a prediction older than 6 h is stale (the forecaster runs every 15 minutes), and the
       -- bound lets TimescaleDB skip old chunks of the hypertable
       AND bp.computed_at > CAST(:now AS timestamptz) - interval '6 hours'

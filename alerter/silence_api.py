@@ -153,8 +153,10 @@ def update_silence(silence_id: int) -> Any:
         values["matchers"] = [m.model_dump() for m in patch.matchers]
     with app_engine().begin() as conn:
         current = _visible_silence(conn, silence_id)
+        # An explicit null keeps nothing: the database refuses it (422) after this check.
         _window(
-            values.get("starts_at", current["starts_at"]), values.get("ends_at", current["ends_at"])
+            values.get("starts_at") or current["starts_at"],
+            values.get("ends_at") or current["ends_at"],
         )
         config_store.update_silence(conn, silence_id, values, datetime.now(UTC))
         return _shown_silence(_visible_silence(conn, silence_id))

@@ -184,7 +184,7 @@ def _day_in(local: datetime, ranges: Iterable[tuple[int, int]]) -> bool:
 def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError(f"unknown time zone {name!r}") from None
     return name
 

@@ -4,6 +4,11 @@ Each route contributes its path parameters, methods and the first line of its vi
 a view may declare a request body model with @body(Model) so the document carries its JSON
 schema. Building from the url map keeps the document in step with the code: a route cannot exist
 without being listed.
+
+Responses are declared as the views give them: the success status (SUCCESS; 200 unless listed,
+202 and a BatchResult for batch ingest), no content on 204, and each error the operation may
+answer as application/problem+json (the Problem schema, ApiError.to_problem()). There is no
+"default" response, so a status the document does not name fails the fuzz test.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app
@@ -23,8 +29,68 @@ _TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
 bp = Blueprint("openapi", __name__)
 
 
+# Success statuses other than 200, by endpoint (read from the views). The fuzz test checks every
+# answer's status against this document, so a view that answers otherwise fails it.
+SUCCESS: dict[str, int] = {
+    "alerter_rules.rules.create_rule": 201,
+    "alerter_rules.rules.delete_override": 204,
+    "alerter_rules.rules.delete_rule": 204,
+    "delivery.create_channel": 201,
+    "delivery.delete_channel": 204,
+    "delivery.retry_dead_letter": 202,
+    "delivery.silences.create_mute_interval": 201,
+    "delivery.silences.create_silence": 201,
+    "delivery.silences.delete_mute_interval": 204,
+    "risk.risk_rules.create_rule": 201,
+}
+# Errors beyond the ones every operation of its method may give.
+EXTRA_ERRORS: dict[str, tuple[int, ...]] = {"alerter_rules.rules.replace_rule": (412,)}
+_READ_ERRORS = (400, 401, 403, 404, 503)
+_WRITE_ERRORS = (*_READ_ERRORS, 409, 422)
+_BODY_ERRORS = (*_WRITE_ERRORS, 413)
+
+# quaywatch.errors.ApiError.to_problem(), as every error of this API is answered (RFC 9457).
+PROBLEM: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "field": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+# What a batch ingest route answers, on 202 and on 422 (when no item was accepted).
+BATCH_RESULT: dict[str, Any] = {
+    "type": "object",
+    "required": ["accepted", "stored", "duplicates", "rejected", "accepted_ids", "errors"],
+    "properties": {
+        "accepted": {"type": "integer", "minimum": 0},
+        "stored": {"type": "integer", "minimum": 0},
+        "duplicates": {"type": "integer", "minimum": 0},
+        "rejected": {"type": "integer", "minimum": 0},
+        "accepted_ids": {"type": "array", "items": {"type": "string"}},
+        "errors": {"type": "array", "items": PROBLEM["properties"]["errors"]["items"]},
+    },
+}
+_COMPONENTS = {"Problem": PROBLEM, "BatchResult": BATCH_RESULT}
+_NAMED = ("properties", "patternProperties")
+
+
 def body(model: type[BaseModel] | dict[str, Any], many: bool = False) -> Callable[[F], F]:
-    """Declare the JSON body a view accepts (a pydantic model, or a JSON schema)."""
+    """Declare the JSON body a view accepts (a pydantic model, or a JSON schema). ``many``: a
+    batch ingest route, taking a JSON array or NDJSON and answering a BatchResult."""
 
     def decorate(view: F) -> F:
         if isinstance(model, dict):
@@ -35,9 +101,53 @@ def body(model: type[BaseModel] | dict[str, Any], many: bool = False) -> Callabl
             defs = schema.pop("$defs", {})
         view._openapi_body = {"type": "array", "items": schema} if many else schema  # type: ignore[attr-defined]
         view._openapi_defs = defs  # type: ignore[attr-defined]
+        view._openapi_batch = many  # type: ignore[attr-defined]
         return view
 
     return decorate
+
+
+def public(view: F) -> F:
+    """Declare a view that needs no token (the document must not claim it does)."""
+    view._openapi_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def answers(media_type: str) -> Callable[[F], F]:
+    """Declare the media type of a view's answer when it is not JSON."""
+
+    def decorate(view: F) -> F:
+        view._openapi_content = {media_type: {}}  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def _responses(endpoint: str, method: str, view: Any) -> dict[str, Any]:
+    batch = getattr(view, "_openapi_batch", False)
+    success = 202 if batch else SUCCESS.get(endpoint, 200)
+    answer: dict[str, Any] = {"description": "OK"}
+    if batch:
+        answer["content"] = {"application/json": {"schema": _ref("BatchResult")}}
+    elif success != 204:  # a 204 has no body
+        answer["content"] = getattr(view, "_openapi_content", {"application/json": {}})
+    responses = {str(success): answer}
+    common = {"GET": _READ_ERRORS, "DELETE": _WRITE_ERRORS}.get(method, _BODY_ERRORS)
+    for status in (*common, *EXTRA_ERRORS.get(endpoint, ())):
+        responses[str(status)] = {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        }
+    if batch:  # every item rejected: a problem that carries the same summary
+        both = {"allOf": [_ref("Problem"), _ref("BatchResult")]}
+        responses["422"] = {
+            "description": "No item accepted",
+            "content": {"application/problem+json": {"schema": both}},
+        }
+    responses["503"]["headers"] = {
+        "Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}
+    }
+    return dict(sorted(responses.items()))
 
 
 def _operation(
@@ -49,28 +159,59 @@ def _operation(
         "operationId": f"{endpoint}.{method.lower()}",
         "summary": doc,
         "tags": [endpoint.split(".")[0]],
-        "responses": {
-            "200": {"description": "OK"},
-            "default": {
-                "description": "An error as application/problem+json",
-                "content": {"application/problem+json": {"schema": {"type": "object"}}},
-            },
-        },
+        "responses": _responses(endpoint, method, view),
     }
+    if getattr(view, "_openapi_public", False):
+        operation["security"] = []
     if params:
         operation["parameters"] = params
     schema = getattr(view, "_openapi_body", None)
-    if method in ("POST", "PUT", "PATCH"):
-        operation["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": schema or {"type": "object"}}},
-        }
+    if schema is not None:  # a view that declares no body reads none
+        schema = openapi30(schema)
+        content = {"application/json": {"schema": schema}}
+        if getattr(view, "_openapi_batch", False):
+            content["application/x-ndjson"] = {"schema": schema}
+        operation["requestBody"] = {"required": False, "content": content}
     return operation
+
+
+def openapi30(node: Any) -> Any:
+    """A JSON Schema 2020-12 (pydantic's output) in OpenAPI 3.0's dialect: ``{"type": "null"}``
+    alternatives become ``nullable``, ``const`` a one-value ``enum``, and numeric
+    ``exclusiveMinimum``/``exclusiveMaximum`` the 3.0 boolean forms."""
+    if isinstance(node, list):
+        return [openapi30(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {
+        # The keys of ``properties`` are field names, never keywords.
+        key: {k: openapi30(v) for k, v in value.items()} if key in _NAMED else openapi30(value)
+        for key, value in node.items()
+    }
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    for exclusive, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if not isinstance(out.get(exclusive, True), bool):
+            out[inclusive], out[exclusive] = out[exclusive], True
+    options = out.get("anyOf", [])
+    if {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and "$ref" not in rest[0]:
+            out = {**rest[0], **out}
+        else:
+            out["anyOf" if len(rest) > 1 else "allOf"] = rest
+        out["nullable"] = True
+    return out
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def build_document(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {}
+    schemas: dict[str, Any] = dict(_COMPONENTS)
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.endpoint == "static":
             continue
@@ -93,21 +234,27 @@ def build_document(app: Flask) -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {"title": "QuayWatch API", "version": "1"},
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": dict(sorted(schemas.items())),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+            "schemas": {name: openapi30(schemas[name]) for name in sorted(schemas)},
         },
-        "security": [{"bearer": []}],
+        "security": [{"bearer": []}, {"apiKey": []}],
         "paths": dict(sorted(paths.items())),
     }
 
 
 @bp.get("/api/v1/openapi.json")
+@public
 def openapi_document() -> Any:
     """The OpenAPI 3 document of this API."""
     return build_document(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 @bp.get("/api/v1/docs")
+@public
+@answers("text/html")
 def docs_page() -> Response:
     """A page listing every operation."""
     document = build_document(current_app._get_current_object())  # type: ignore[attr-defined]

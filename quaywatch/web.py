@@ -12,12 +12,13 @@ from flask import Flask, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from quaywatch.db import make_engine
 from quaywatch.errors import ApiError
 from quaywatch.optional import import_optional
+from quaywatch.request_body import is_json, request_json
 from quaywatch.settings import Settings
 
 # Each package contributes a blueprint; a package that is not installed is simply absent.
@@ -95,6 +96,21 @@ def problem(error: ApiError) -> Response:
     return response
 
 
+def batch_answer(summary: dict[str, Any]) -> Response:
+    """A batch ingest's answer: 202 with the summary when any item was accepted (or the batch
+    was empty), else a 422 problem carrying the same summary as extension members."""
+    if summary["accepted"] or not summary["errors"]:
+        response = jsonify(summary)
+        response.status_code = 202
+        return response
+    first = summary["errors"][0]
+    detail = f"no item accepted; item {first['index']}: {first['field']}: {first['reason']}"
+    response = jsonify({**ApiError(422, "No item accepted", detail).to_problem(), **summary})
+    response.status_code = 422
+    response.mimetype = "application/problem+json"
+    return response
+
+
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
@@ -102,11 +118,14 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
+        # Werkzeug's own answers (404, 405, 413, 415, ...) as problems too, keeping their
+        # headers (405's Allow) but not their HTML content type.
         detail = error.description or ""
         if error.code == 413:
             limit = app.config["MAX_CONTENT_LENGTH"]
             detail = f"request body is larger than the limit of {limit} bytes"
-        return problem(ApiError(error.code or 500, error.name, detail))
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return problem(ApiError(error.code or 500, error.name, detail, headers=headers))
 
     def unavailable(error: Exception) -> Response:
         # Nothing was committed: the client may retry the same request later.
@@ -133,12 +152,38 @@ def _register_errors(app: Flask) -> None:
     app.register_error_handler(DataError, bad_text)
     app.register_error_handler(psycopg.DataError, bad_text)
 
+    def null_value(error: Exception) -> Response:
+        # A client's explicit null for a value that cannot be empty (a PATCH {"name": null}):
+        # nothing was stored (the transaction rolled back); name the field, like validation.
+        orig = getattr(error, "orig", error)
+        if not isinstance(orig, psycopg.errors.NotNullViolation):
+            raise error
+        field = orig.diag.column_name or "body"
+        return problem(
+            ApiError(
+                422,
+                "Invalid request",
+                f"{field}: must not be null",
+                [{"field": field, "reason": "must not be null"}],
+            )
+        )
+
+    app.register_error_handler(IntegrityError, null_value)
+    app.register_error_handler(psycopg.errors.NotNullViolation, null_value)
+
     @app.before_request
     def refuse_nul_in_url() -> Response | None:
         values = list((request.view_args or {}).values()) + list(request.args.values())
         if any(isinstance(v, str) and "\x00" in v for v in values):
             return problem(ApiError(400, "Invalid value", "URL parameters must not contain NUL"))
         return None
+
+    @app.before_request
+    def refuse_loose_json() -> None:
+        # One strict check of every JSON body before any view runs (see quaywatch.request_body);
+        # NDJSON is checked line by line by the batch reader instead.
+        if request.method in ("POST", "PUT", "PATCH") and is_json(request.content_type or ""):
+            request_json()
 
     app.register_error_handler(OperationalError, unavailable)
     app.register_error_handler(psycopg.OperationalError, unavailable)

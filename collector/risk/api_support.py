@@ -3,7 +3,6 @@ subtree check (a token sees and changes only its own subtree)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from sqlalchemy.engine import Connection
 from collector.risk.rules import Actor
 from quaywatch.auth import Principal
 from quaywatch.errors import ApiError
+from quaywatch.request_body import request_json
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LIMIT = 500
@@ -53,10 +53,7 @@ def actor() -> Actor:
 def body(model: type[M]) -> M:
     """The JSON body parsed into `model`: 400 when it is not a JSON object, 422 naming the
     field otherwise (never echoing the value)."""
-    try:
-        data = json.loads(request.get_data(cache=True) or b"{}")
-    except ValueError:
-        raise ApiError(400, "Invalid JSON", "body: not a JSON document") from None
+    data = request_json(empty={})
     if not isinstance(data, dict):
         raise ApiError(422, "Invalid request", "body: must be a JSON object")
     try:
@@ -155,5 +152,5 @@ def visible_node(conn: Connection, node_id: str | None) -> str:
     node_id = node_id or who.node_id
     path = node_path(conn, node_id)
     if path is None or who.node_id not in path:
-        raise ApiError(404, "Not found", f"no node {node_id!r} in this token's subtree")
+        raise ApiError(404, "Not found", f"no node {node_id!r}")
     return node_id
