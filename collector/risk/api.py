@@ -30,14 +30,14 @@ from collector.risk.api_support import (
     time_arg,
     visible_node,
 )
-from collector.risk.declarations import Declaration, load_rates, parse_declarations
+from collector.risk.declarations import Declaration, load_rates, parse_indexed
 from collector.risk.features import FEATURES
 from collector.risk.store import save_declarations
 from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
 from quaywatch.openapi import body as documented
-from quaywatch.web import app_engine, app_settings
+from quaywatch.web import app_engine, app_settings, batch_answer
 
 bp = Blueprint("risk", __name__, url_prefix="/api/v1")
 bp.register_blueprint(rules_bp)
@@ -62,28 +62,33 @@ def ingest_declarations() -> Any:
     policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
     with app_engine().connect() as conn:
         rates = load_rates(conn)
-    valid, errors = parse_declarations(
-        items,
-        policy,
-        rates,
-        known_sites=_visible_sites(principal().node_id),
-        skip={error.index for error in decode_errors},
+    sites = _visible_sites(principal().node_id)
+    valid, errors = parse_indexed(
+        items, policy, rates, known_sites=sites, skip={error.index for error in decode_errors}
     )
     errors += decode_errors
     received_at = datetime.now(UTC)
     with raw_connection(app_engine()) as conn:
-        result = save_declarations(conn, [d.as_row("push", received_at) for d in valid])
+        result = save_declarations(
+            conn, [d.as_row("push", received_at) for _, d in valid], writable_sites=sites
+        )
+    refused = {r.position for r in result.rejected}
+    errors += [
+        FieldError(valid[r.position][0], r.field, r.reason, r.declaration_id)
+        for r in result.rejected
+    ]
+    accepted = [d.declaration_id for n, (_, d) in enumerate(valid) if n not in refused]
     response = {
-        "accepted": len(valid),
+        "accepted": len(accepted),
         "stored": result.stored,
         "amended": result.amended,
         "duplicates": result.duplicates,
         "rejected": len(errors),
-        "accepted_ids": [d.declaration_id for d in valid],
+        "accepted_ids": list(dict.fromkeys(accepted)),
         "flagged": [flag.__dict__ for flag in result.flagged],
         "errors": [_error(e) for e in sorted(errors, key=lambda e: e.index)],
     }
-    return response, 202 if valid or not errors else 422
+    return batch_answer(response)
 
 
 @bp.get("/risk/queue")
@@ -112,15 +117,15 @@ def risk_queue() -> Any:
     return page(items, limit, offset)
 
 
-@bp.get("/risk/declarations/<declaration_id>")
+@bp.get("/risk/declarations/<path:declaration_id>")
 @require("read")
 def get_declaration(declaration_id: str) -> Any:
-    """A declaration with its risk mark, flags and review."""
+    """A declaration with its risk mark, flags and review (ids may contain "/")."""
+    sites = _visible_sites(principal().node_id)
     with app_engine().connect() as conn:
-        items = queue.get_declaration(conn, declaration_id)
-        for item in items:
-            visible_node(conn, item["site_id"])
+        items = [i for i in queue.get_declaration(conn, declaration_id) if i["site_id"] in sites]
     if not items:
+        # The same answer whether it does not exist or lies outside the subtree.
         raise ApiError(404, "Not found", f"no declaration {declaration_id!r}")
     return {"items": jsonable(items)}
 

@@ -3,22 +3,35 @@ file import, validated item by item the way collector.events validates cargo eve
 
 `parse_declarations` returns the valid declarations (with value_cny filled from fx_rate when the
 sender did not state it) and a FieldError (position, field, reason) for each rejected item.
+
+Whatever passes can be stored and screened: text holds no NUL (nor lone surrogates), instants
+lie in [2000-01-01Z, now + skew] (collector.events.to_utc), and every number lies in LIMITS,
+so value_cny and every ratio the screening SQL computes from them (derived_values) is a finite,
+normal float8. Anything else is that item's error, never the batch's.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy.engine import Connection
 
-from collector.events import FieldError, TimePolicy, _first_error
+from collector.events import FieldError, TimePolicy, _first_error, to_utc
 
-_HS = re.compile(r"^\d{8}(\d{2})?$")
+_HS = re.compile(r"^[0-9]{8}([0-9]{2})?$")
 _ISO2 = re.compile(r"^[A-Z]{2}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _UNIT = re.compile(r"^[A-Z0-9]{1,8}$")
@@ -47,6 +60,19 @@ DECLARATION_COLUMNS = (
 )
 DeclarationRow = tuple[Any, ...]
 
+# Sane ranges (inclusive) of the stated numbers, in the declaration's currency, its quantity
+# unit and kilograms: a milligram or a millionth of a yuan up to a billion tonnes or 10^15 CNY
+# (the largest real declarations are around 10^10 CNY and 10^9 kg). Within them every ratio
+# the screening computes lies in [1e-18, 1e21], and ratios of ratios in [1e-39, 1e39], far
+# inside float8: no input can make the scoring SQL overflow or underflow.
+LIMITS: dict[str, tuple[float, float]] = {
+    "declared_value": (1e-6, 1e15),
+    "value_cny": (1e-6, 1e15),
+    "quantity": (1e-6, 1e12),
+    "gross_kg": (1e-6, 1e12),
+    "net_kg": (1e-6, 1e12),
+}
+
 
 class Declaration(BaseModel):
     """One customs declaration (or an amendment of one: same id and time, higher amendment_no)."""
@@ -73,10 +99,23 @@ class Declaration(BaseModel):
     amendment_no: int = Field(default=0, ge=0, le=999)
     amended_at: datetime | None = None
 
+    @field_validator("declaration_id", "site_id", "trader_id", mode="after")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return _text(value)
+
+    @field_validator(*LIMITS, mode="after")
+    @classmethod
+    def _in_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        lo, hi = LIMITS[info.field_name or ""]
+        if value is not None and not lo <= value <= hi:
+            raise ValueError(f"must be from {lo:g} to {hi:g}")
+        return value
+
     @field_validator("hs_code", mode="before")
     @classmethod
     def _hs_code(cls, value: Any) -> Any:
-        text = re.sub(r"[\s.]", "", str(value))
+        text = re.sub(r"[\s.]", "", _text(str(value)))
         if not _HS.match(text):
             raise ValueError("an HS code is 8 or 10 digits, e.g. 85171300")
         return text
@@ -120,25 +159,51 @@ class Declaration(BaseModel):
         )
 
 
+def _text(value: str) -> str:
+    """Text PostgreSQL can store (pydantic already refuses lone surrogates)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 def _coded(value: Any, pattern: re.Pattern[str], reason: str) -> str:
-    text = str(value).strip().upper()
+    text = _text(str(value)).strip().upper()
     if not pattern.match(text):
         raise ValueError(reason)
     return text
 
 
-def _utc(moment: datetime, field: str, policy: TimePolicy, now: datetime) -> datetime:
-    if moment.tzinfo is None:
-        if policy.naive_zone is None:
-            raise ValueError(
-                f"{field}: has no time zone offset; send e.g. 2026-03-01T08:00:00+08:00"
-            )
-        moment = moment.replace(tzinfo=ZoneInfo(policy.naive_zone))
-    moment = moment.astimezone(UTC)
-    if moment - now > policy.max_skew:
-        ahead = int((moment - now).total_seconds())
-        raise ValueError(f"{field}: is {ahead} s in the future (clock skew?)")
-    return moment
+def derived_values(
+    value_cny: float, quantity: float, gross_kg: float, net_kg: float | None
+) -> dict[str, float]:
+    """Every ratio the screening SQL computes from one declaration (FEATURE_SQL and RULE_SQL
+    in features.py, references.py), keyed by the field that would be at fault: the unit value
+    (quantity), the value per kg (net, else gross) and net over gross (gross_kg)."""
+    out = {"quantity": value_cny / quantity}
+    if net_kg is None:
+        out["gross_kg"] = value_cny / gross_kg
+    else:
+        out["net_kg"] = value_cny / net_kg
+        out["gross_kg"] = net_kg / gross_kg
+    return out
+
+
+def _normal(x: float) -> bool:
+    """A finite float8 that is not subnormal: PostgreSQL raises on overflow and underflow."""
+    return math.isfinite(x) and abs(x) >= sys.float_info.min
+
+
+def _check_values(declaration: Declaration, value_cny: float) -> None:
+    lo, hi = LIMITS["value_cny"]
+    if not (_normal(value_cny) and lo <= value_cny <= hi):
+        field = "declared_value" if declaration.value_cny is None else "value_cny"
+        raise ValueError(f"{field}: is {value_cny:g} CNY, outside {lo:g} to {hi:g} CNY")
+    ratios = derived_values(
+        value_cny, declaration.quantity, declaration.gross_kg, declaration.net_kg
+    )
+    for field, x in ratios.items():
+        if not _normal(x):  # unreachable within LIMITS; kept so a wider limit cannot slip
+            raise ValueError(f"{field}: gives a ratio ({x:g}) outside the float8 range")
 
 
 def parse_declaration(
@@ -153,20 +218,22 @@ def parse_declaration(
         field, reason = _first_error(exc)
         raise ValueError(f"{field}: {reason}") from None
     update: dict[str, Any] = {
-        "declared_at": _utc(declaration.declared_at, "declared_at", policy, now)
+        "declared_at": to_utc(declaration.declared_at, "declared_at", policy, now)
     }
     if declaration.amended_at is not None:
-        update["amended_at"] = _utc(declaration.amended_at, "amended_at", policy, now)
+        update["amended_at"] = to_utc(declaration.amended_at, "amended_at", policy, now)
     if declaration.net_kg is not None and declaration.net_kg > declaration.gross_kg * 100:
         # Net above gross is a screening matter (flagged, not refused); a hundredfold is a typo.
         raise ValueError("net_kg: is more than 100 times gross_kg")
-    if declaration.value_cny is None:
+    value_cny = declaration.value_cny
+    if value_cny is None:
         rate = rates.get(declaration.currency)
         if rate is None:
             raise ValueError(
                 f"currency: no CNY rate for {declaration.currency}; send value_cny as well"
             )
-        update["value_cny"] = declaration.declared_value * rate
+        value_cny = update["value_cny"] = declaration.declared_value * rate
+    _check_values(declaration, value_cny)
     return declaration.model_copy(update=update)
 
 
@@ -180,8 +247,21 @@ def parse_declarations(
 ) -> tuple[list[Declaration], list[FieldError]]:
     """Validate every item independently; return (valid declarations, errors naming field and
     reason). A site outside `known_sites` (the token's subtree) is an error of that item."""
+    valid, errors = parse_indexed(items, policy, rates, known_sites, now, skip)
+    return [declaration for _, declaration in valid], errors
+
+
+def parse_indexed(
+    items: Iterable[Any],
+    policy: TimePolicy,
+    rates: Mapping[str, float],
+    known_sites: set[str] | None = None,
+    now: datetime | None = None,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> tuple[list[tuple[int, Declaration]], list[FieldError]]:
+    """As parse_declarations, each valid declaration with its item's index."""
     now = now or datetime.now(UTC)
-    valid: list[Declaration] = []
+    valid: list[tuple[int, Declaration]] = []
     errors: list[FieldError] = []
     for index, item in enumerate(items):
         if index in skip:
@@ -199,7 +279,7 @@ def parse_declarations(
                 FieldError(index, "site_id", f"unknown site {declaration.site_id!r}", ident)
             )
             continue
-        valid.append(declaration)
+        valid.append((index, declaration))
     return valid, errors
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from collector.events import TimePolicy
-from collector.risk.declarations import Declaration, load_rates, parse_declarations
+from collector.events import FieldError, TimePolicy
+from collector.risk.declarations import Declaration, load_rates, parse_indexed
 from collector.risk.store import save_declarations
 from collector.station_feeds import LEASE, FeedError, FeedOutcome, backoff, fetch
 from collector.store import known_sites
@@ -79,8 +79,13 @@ def poll_one(engine: Engine, settings: Settings, feed: dict[str, Any]) -> FeedOu
     with engine.connect() as conn:
         rates = load_rates(conn)
     with raw_connection(engine) as conn:
-        valid, errors = parse_declarations(items, policy, rates, known_sites(conn), received)
-        result = save_declarations(conn, [d.as_row("pull", received) for d in valid])
+        valid, errors = parse_indexed(items, policy, rates, known_sites(conn), received)
+        result = save_declarations(conn, [d.as_row("pull", received) for _, d in valid])
+        errors += [
+            FieldError(valid[r.position][0], r.field, r.reason, r.declaration_id)
+            for r in result.rejected
+        ]
+        errors.sort(key=lambda e: e.index)
         note = (
             f"{len(errors)} rejected, first: {errors[0].field}: {errors[0].reason}"
             if errors
@@ -92,7 +97,7 @@ def poll_one(engine: Engine, settings: Settings, feed: dict[str, Any]) -> FeedOu
                 " consecutive_failures = 0, declarations_total = declarations_total + %s,"
                 " next_poll_at = now() + make_interval(secs => interval_s) WHERE feed_id = %s",
                 (
-                    next_cursor or _latest(valid) or feed["cursor"],
+                    next_cursor or _latest([d for _, d in valid]) or feed["cursor"],
                     note,
                     result.stored,
                     feed["feed_id"],

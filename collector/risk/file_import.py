@@ -25,7 +25,7 @@ from collector.file_import import (
     _Lines,
     _ndjson_items,
 )
-from collector.risk.declarations import load_rates, parse_declarations
+from collector.risk.declarations import load_rates, parse_indexed
 from collector.risk.store import save_declarations
 from collector.store import known_sites
 from quaywatch.db import raw_connection
@@ -81,11 +81,14 @@ def _flush(
     summary.lines += len(chunk)
     decoded = [(n, i) for n, i in chunk if not isinstance(i, FieldError)]
     errors = [i for _, i in chunk if isinstance(i, FieldError)]
-    valid, invalid = parse_declarations([i for _, i in decoded], policy, rates, sites)
+    valid, invalid = parse_indexed([i for _, i in decoded], policy, rates, sites)
     errors += [FieldError(decoded[e.index][0], e.field, e.reason) for e in invalid]
     received = datetime.now(UTC)
     with raw_connection(engine) as conn:
-        result = save_declarations(conn, [d.as_row("file", received) for d in valid])
+        result = save_declarations(conn, [d.as_row("file", received) for _, d in valid])
+    errors += [
+        FieldError(decoded[valid[r.position][0]][0], r.field, r.reason) for r in result.rejected
+    ]
     summary.stored += result.stored + result.amended
     summary.duplicates += result.duplicates
     summary.rejected += len(errors)

@@ -70,3 +70,21 @@ def test_a_feed_is_pulled_screened_and_its_cursor_kept(broker, engine, settings,
     assert failures == 1
     poll_due(engine, settings)
     assert risk.mark("D00002")[0] is None
+
+
+def test_a_conflicting_copy_from_a_feed_is_rejected_and_the_first_kept(
+    broker, engine, settings, risk
+):
+    first = risk.declaration(1)
+    Broker.pages = {"0": [first, {**first, "declared_value": 1.0}, risk.declaration(2)]}
+    with engine.begin() as conn:
+        upsert_feed(conn, DeclarationFeed("broker", f"{broker}/good"))
+    [outcome] = poll_due(engine, settings)
+    assert (outcome.stored, outcome.rejected) == (2, 1)
+    with engine.connect() as conn:
+        note = conn.execute(text("SELECT last_error FROM declaration_feed")).scalar()
+        value = conn.execute(
+            text("SELECT declared_value FROM declaration WHERE declaration_id = 'D00001'")
+        ).scalar()
+    assert note.startswith("1 rejected, first: declaration_id: conflicts with")
+    assert value == first["declared_value"]
