@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, g, request
 from sqlalchemy import text
 
-from collector.events import CargoEvent, FieldError, TimePolicy, parse_batch
+from collector.events import CONFLICT_REASON, CargoEvent, FieldError, TimePolicy, parse_items
 from collector.store import save_events
 from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
 from quaywatch.openapi import body
-from quaywatch.web import app_engine, app_settings, app_telemetry
+from quaywatch.request_body import request_items
+from quaywatch.web import app_engine, app_settings, app_telemetry, batch_answer
 
 bp = Blueprint("collector", __name__, url_prefix="/api/v1")
 
 
-def _decode_items(body: bytes, content_type: str) -> tuple[list[Any], list[FieldError]]:
-    """A JSON array, or NDJSON (one object per line); a bad NDJSON line is that item's error."""
-    text_body = body.decode("utf-8", errors="replace")
-    stripped = text_body.lstrip()
-    if "ndjson" not in content_type and "jsonl" not in content_type and stripped.startswith("["):
-        try:
-            items = json.loads(text_body)
-        except json.JSONDecodeError as exc:
-            raise ApiError(400, "Invalid JSON", f"body: {exc.msg} at line {exc.lineno}") from None
-        return items, []
-    items, errors = [], []
-    for index, line in enumerate(line for line in text_body.splitlines() if line.strip()):
-        try:
-            items.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            items.append(None)
-            errors.append(FieldError(index, "item", f"invalid JSON: {exc.msg}"))
-    return items, errors
-
-
 def read_batch(noun: str) -> tuple[list[Any], list[FieldError]]:
-    """The request's items (JSON array or NDJSON) within the batch limit, and NDJSON line errors;
-    shared by every batch ingest route."""
-    items, decode_errors = _decode_items(request.get_data(cache=False), request.content_type or "")
+    """The request's items (JSON array or NDJSON, decoded strictly by quaywatch.request_body)
+    within the batch limit, and the NDJSON lines that failed as item errors; shared by every
+    batch ingest route."""
+    items, line_errors = request_items()
     if not isinstance(items, list):
         raise ApiError(400, "Invalid body", "body: must be a JSON array or NDJSON lines")
     limit = app_settings().max_batch
@@ -51,7 +32,8 @@ def read_batch(noun: str) -> tuple[list[Any], list[FieldError]]:
         raise ApiError(
             413, "Batch too long", f"{len(items)} {noun} in one request; the limit is {limit}"
         )
-    return items, decode_errors
+    errors = [FieldError(e.index, "item", f"invalid JSON: {e.reason}") for e in line_errors]
+    return items, errors
 
 
 def _visible_sites(node_id: str) -> set[str]:
@@ -72,50 +54,106 @@ def ingest_events() -> Any:
     items, decode_errors = read_batch("events")
     failed_lines = {error.index for error in decode_errors}
     policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
-    valid, errors = parse_batch(
+    valid, errors = parse_items(
         items, policy, known_sites=_visible_sites(g.principal.node_id), skip=failed_lines
     )
     errors += decode_errors
     received_at = datetime.now(UTC)
     with raw_connection(app_engine()) as conn:
-        result = save_events(conn, [event.as_row("push", received_at) for event in valid])
+        result = save_events(conn, [event.as_row("push", received_at) for _, event in valid])
+    conflicted = set(result.conflicts)
+    for position in result.conflicts:
+        index, event = valid[position]
+        errors.append(FieldError(index, "event_id", CONFLICT_REASON, event.event_id))
+    accepted = [event for position, (_, event) in enumerate(valid) if position not in conflicted]
     telemetry = app_telemetry()
     telemetry.events_accepted.labels("push").inc(result.stored)
     telemetry.events_rejected.labels("push").inc(len(errors))
     body = {
-        "accepted": len(valid),
+        "accepted": len(accepted),
         "stored": result.stored,
         "duplicates": result.duplicates,
         "rejected": len(errors),
-        "accepted_ids": [event.event_id for event in valid],
+        # Each id once, in the order first sent (a re-sent copy is accepted, not listed twice).
+        "accepted_ids": list(dict.fromkeys(event.event_id for event in accepted)),
         "errors": [error.as_dict() for error in sorted(errors, key=lambda e: e.index)],
     }
-    return body, 202 if valid or not errors else 422
+    return batch_answer(body)
 
 
 def _check_visible(node_id: str) -> None:
+    """404 unless the node is in the token's subtree. The answer is the one an absent object
+    gets and names only what the URL named: a foreign lot's 404 must not reveal its site."""
     with app_engine().connect() as conn:
         row = conn.execute(
             text("SELECT path FROM org_node WHERE node_id = :n"), {"n": node_id}
         ).first()
     if row is None or g.principal.node_id not in row[0]:
-        raise ApiError(404, "Not found", f"no node {node_id!r} in this token's subtree")
+        asked = next(iter((request.view_args or {}).items()), None)
+        detail = f"no {asked[0].removesuffix('_id')} {asked[1]!r}" if asked else "not found"
+        raise ApiError(404, "Not found", detail)
 
 
-@bp.get("/lots/<lot_id>")
+# What GET /lots shows of a visit: its state, not the fold's bookkeeping (stamps).
+_LOT_FIELDS = (
+    "lot_id, site_id, visit_no, stage, on_hold, direction, hazard_class, un_number,"
+    " packing_group, teu, arrived_at, declared_at, inspection_started_at,"
+    " inspection_finished_at, released_at, removed_at, held_at, hold_lifted_at, limit_hours,"
+    " deadline_at, warn_at, event_count, first_event_at, last_event_at, updated_at"
+)
+
+
+@bp.get("/lots")
+@require("read")
+def find_lot() -> Any:
+    """A lot by `?lot_id=`: the same answer as GET /lots/<lot_id>, for any id whatever it holds."""
+    lot_id = request.args.get("lot_id")
+    if not lot_id:
+        raise ApiError(400, "Invalid parameter", "lot_id: is required")
+    return get_lot(lot_id)
+
+
+@bp.get("/lots/<path:lot_id>")
 @require("read")
 def get_lot(lot_id: str) -> Any:
-    """A lot's merged state, stage and deadline."""
+    """A lot's merged state, stage and deadline: its latest visit in the token's subtree.
+
+    A lot is one visit of a container or consignment at a site; `visits` lists every visit of
+    this lot id the token may see, and `?site_id=` and `?visit_no=` pick one of them."""
+    site_id = request.args.get("site_id")
+    visit_no = request.args.get("visit_no")
+    if visit_no is not None and not (visit_no.isdigit() and 0 < int(visit_no) < 2**31):
+        raise ApiError(400, "Invalid parameter", "visit_no: must be a whole number from 1")
     with app_engine().connect() as conn:
-        row = (
-            conn.execute(text("SELECT * FROM lot WHERE lot_id = :id"), {"id": lot_id})
+        rows = (
+            conn.execute(
+                text(
+                    f"SELECT {', '.join('l.' + c.strip() for c in _LOT_FIELDS.split(','))}"
+                    " FROM lot l JOIN org_node n ON n.node_id = l.site_id"
+                    " WHERE l.lot_id = :id AND :root = ANY (n.path)"
+                    " ORDER BY l.last_event_at DESC NULLS LAST, l.site_id, l.visit_no DESC"
+                ),
+                {"id": lot_id, "root": g.principal.node_id},
+            )
             .mappings()
-            .first()
+            .all()
         )
-    if row is None:
+    visits = [
+        {
+            k: _json_value(row[k])
+            for k in ("site_id", "visit_no", "stage", "arrived_at", "removed_at")
+        }
+        for row in rows
+    ]
+    chosen = [
+        row
+        for row in rows
+        if (site_id is None or row["site_id"] == site_id)
+        and (visit_no is None or row["visit_no"] == int(visit_no))
+    ]
+    if not chosen:
         raise ApiError(404, "Not found", f"no lot {lot_id!r}")
-    _check_visible(row["site_id"])
-    return {key: _json_value(value) for key, value in row.items()}
+    return {**{key: _json_value(value) for key, value in chosen[0].items()}, "visits": visits}
 
 
 @bp.get("/nodes")

@@ -162,6 +162,30 @@ def feeds_pull(ctx: Context) -> None:
         click.echo(outcome.describe())
 
 
+@click.group()
+def lots() -> None:
+    """Lot state."""
+
+
+@lots.command("refold")
+@click.option("--site", "site_ids", multiple=True, help="Only these sites (default: every site).")
+@pass_context
+def lots_refold(ctx: Context, site_ids: tuple[str, ...]) -> None:
+    """Rebuild lot state from the stored events, a site per transaction (safe while running)."""
+    from tqdm import tqdm
+
+    from collector.store import known_sites, refold_site
+    from quaywatch.db import raw_connection
+
+    with raw_connection(ctx.engine) as conn:
+        sites = sorted(site_ids or known_sites(conn))
+    visits = 0
+    for site_id in tqdm(sites, unit="site", disable=None):
+        with raw_connection(ctx.engine) as conn:
+            visits += refold_site(conn, site_id)
+    click.echo(f"refolded {visits} lot visits at {len(sites)} sites from their stored events")
+
+
 def register(cli: click.Group) -> None:
-    for command in (import_file, simulate, metrics, feeds):
+    for command in (import_file, simulate, metrics, feeds, lots):
         cli.add_command(command)

@@ -7,6 +7,7 @@ returns the valid events and a list of FieldErrors (item index, field, reason).
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,8 @@ HAZARD_CLASSES = frozenset(
     }
 )
 _UN_NUMBER = re.compile(r"^(?:UN)?\s*(\d{4})$", re.IGNORECASE)
+# C0 and C1 control characters: an id holding one cannot be typed, logged or put in a URL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Column order of cargo_event rows as the store writes them.
 EVENT_COLUMNS = (
@@ -110,10 +113,19 @@ class CargoEvent(BaseModel):
 
     @field_validator("event_id", "site_id", "lot_id", mode="after")
     @classmethod
-    def _no_nul(cls, value: str) -> str:
+    def _printable_id(cls, value: str) -> str:
         if "\x00" in value:
             raise ValueError("must not contain NUL characters")
+        if _CONTROL.search(value):
+            raise ValueError("must not contain control characters (tabs, line breaks, ...)")
         return value
+
+    @field_validator("teu", mode="after")
+    @classmethod
+    def _as_stored(cls, value: float | None) -> float | None:
+        # TEU is stored as a 4-byte real: round here, so two re-sends that differ only beyond
+        # that precision are the same event in one batch as they are across batches.
+        return None if value is None else struct.unpack("f", struct.pack("f", value))[0]
 
     @field_validator("hazard_class", mode="before")
     @classmethod
@@ -171,12 +183,39 @@ class FieldError:
         return out
 
 
+# The oldest instant a station may report. Older stamps are clock faults (a device reset to
+# 1970, a year typed as 0202), and bounding the range keeps every accepted instant inside what
+# Python and PostgreSQL can both represent in any zone.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True)
 class TimePolicy:
     """How timestamps are judged: future skew allowed, and the zone for naive timestamps."""
 
     max_skew: timedelta = timedelta(minutes=5)
     naive_zone: str | None = None
+
+
+def to_utc(moment: datetime, field: str, policy: TimePolicy, now: datetime) -> datetime:
+    """The UTC instant of a stated timestamp, within [EARLIEST_TIME, now + max_skew]; raise
+    ValueError('field: reason') otherwise (never an OverflowError at the edges of the range)."""
+    if moment.tzinfo is None:
+        if policy.naive_zone is None:
+            raise ValueError(
+                f"{field}: has no time zone offset; send e.g. 2026-03-01T08:00:00+08:00"
+            )
+        moment = moment.replace(tzinfo=ZoneInfo(policy.naive_zone))
+    try:
+        instant = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        instant = None
+    if instant is None or instant < EARLIEST_TIME:
+        raise ValueError(f"{field}: must be between 2000-01-01T00:00:00Z and now")
+    if instant - now > policy.max_skew:
+        ahead = int((instant - now).total_seconds())
+        raise ValueError(f"{field}: is {ahead} s in the future (clock skew?)")
+    return instant
 
 
 _REASONS = {
@@ -214,31 +253,22 @@ def parse_event(item: Any, policy: TimePolicy, now: datetime) -> CargoEvent:
     except ValidationError as exc:
         field, reason = _first_error(exc)
         raise ValueError(f"{field}: {reason}") from None
-    occurred = event.occurred_at
-    if occurred.tzinfo is None:
-        if policy.naive_zone is None:
-            raise ValueError(
-                "occurred_at: has no time zone offset; send e.g. 2026-03-01T08:00:00+08:00"
-            )
-        occurred = occurred.replace(tzinfo=ZoneInfo(policy.naive_zone))
-    occurred = occurred.astimezone(UTC)
-    if occurred - now > policy.max_skew:
-        ahead = int((occurred - now).total_seconds())
-        raise ValueError(f"occurred_at: is {ahead} s in the future (clock skew?)")
+    occurred = to_utc(event.occurred_at, "occurred_at", policy, now)
     return event.model_copy(update={"occurred_at": occurred})
 
 
-def parse_batch(
+def parse_items(
     items: Iterable[Any],
     policy: TimePolicy,
     known_sites: set[str] | None = None,
     now: datetime | None = None,
     first_index: int = 0,
     skip: set[int] | frozenset[int] = frozenset(),
-) -> tuple[list[CargoEvent], list[FieldError]]:
-    """Validate every item independently; return (valid events, errors naming field and reason)."""
+) -> tuple[list[tuple[int, CargoEvent]], list[FieldError]]:
+    """Validate every item independently; return the valid events with their item index, and
+    errors naming field and reason."""
     now = now or datetime.now(UTC)
-    valid: list[CargoEvent] = []
+    valid: list[tuple[int, CargoEvent]] = []
     errors: list[FieldError] = []
     for index, item in enumerate(items, start=first_index):
         if index in skip:
@@ -257,5 +287,25 @@ def parse_batch(
                 FieldError(index, "site_id", f"unknown site {event.site_id!r}", event.event_id)
             )
             continue
-        valid.append(event)
+        valid.append((index, event))
     return valid, errors
+
+
+def parse_batch(
+    items: Iterable[Any],
+    policy: TimePolicy,
+    known_sites: set[str] | None = None,
+    now: datetime | None = None,
+    first_index: int = 0,
+    skip: set[int] | frozenset[int] = frozenset(),
+) -> tuple[list[CargoEvent], list[FieldError]]:
+    """Validate every item independently; return (valid events, errors naming field and reason)."""
+    valid, errors = parse_items(items, policy, known_sites, now, first_index, skip)
+    return [event for _, event in valid], errors
+
+
+# Why a re-sent event was refused: the first copy received stands, and a correction is a new event.
+CONFLICT_REASON = (
+    "conflicts with an event already received with this event_id and occurred_at at this site;"
+    " send a correction as a new event"
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,11 +18,13 @@ from typing import Any
 from sqlalchemy import Engine
 from tqdm import tqdm
 
-from collector.events import FieldError, TimePolicy, parse_batch
+from collector.events import CONFLICT_REASON, FieldError, TimePolicy, parse_items
 from collector.store import known_sites, save_events
 from quaywatch.db import raw_connection
+from quaywatch.request_body import BodyError, loads
 from quaywatch.settings import Settings
 
+_UNDECODED = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bad bytes
 MAX_REPORTED = 1000
 
 
@@ -59,12 +61,22 @@ class _Lines:
     def __iter__(self) -> Iterator[str]:
         for raw in self.handle:
             self.bytes_read += len(raw)
-            yield raw.decode("utf-8-sig" if self.bytes_read == len(raw) else "utf-8")
+            # Bytes that are not UTF-8 become lone surrogates here, so the line that holds them
+            # is refused as that line's error (never replaced, never the whole file's failure).
+            codec = "utf-8-sig" if self.bytes_read == len(raw) else "utf-8"
+            yield raw.decode(codec, errors="surrogateescape")
+
+
+def _not_utf8(text: str) -> bool:
+    return _UNDECODED.search(text) is not None
 
 
 def _csv_items(lines: _Lines) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(lines)
     for row in reader:
+        if any(_not_utf8(v) for v in row.values() if isinstance(v, str)):
+            yield reader.line_num, FieldError(reader.line_num, "line", "not valid UTF-8")
+            continue
         # Empty cells mean "not stated", as an absent JSON key does.
         yield reader.line_num, {k: v for k, v in row.items() if k and v not in ("", None)}
 
@@ -73,10 +85,13 @@ def _ndjson_items(lines: _Lines) -> Iterator[tuple[int, Any]]:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        if _not_utf8(line):
+            yield number, FieldError(number, "line", "not valid UTF-8")
+            continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield number, FieldError(number, "line", f"invalid JSON: {exc.msg}")
+            yield number, loads(line)
+        except BodyError as exc:
+            yield number, FieldError(number, "line", f"invalid JSON: {exc}")
 
 
 def import_file(
@@ -124,11 +139,14 @@ def _flush(
     summary.lines += len(chunk)
     decoded = [(n, i) for n, i in chunk if not isinstance(i, FieldError)]
     errors = [i for _, i in chunk if isinstance(i, FieldError)]
-    valid, invalid = parse_batch([i for _, i in decoded], policy, sites, now=datetime.now(UTC))
+    valid, invalid = parse_items([i for _, i in decoded], policy, sites, now=datetime.now(UTC))
     errors += [FieldError(decoded[e.index][0], e.field, e.reason) for e in invalid]
     received = datetime.now(UTC)
     with raw_connection(engine) as conn:
-        result = save_events(conn, [event.as_row("file", received) for event in valid])
+        result = save_events(conn, [event.as_row("file", received) for _, event in valid])
+    errors += [
+        FieldError(decoded[valid[p][0]][0], "event_id", CONFLICT_REASON) for p in result.conflicts
+    ]
     summary.stored += result.stored
     summary.duplicates += result.duplicates
     summary.rejected += len(errors)

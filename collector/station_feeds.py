@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import psycopg
 import requests
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from collector.events import TimePolicy, parse_batch
+from collector.events import CONFLICT_REASON, FieldError, TimePolicy, parse_batch
 from collector.store import known_sites, save_events
 from quaywatch.db import raw_connection
 from quaywatch.log import redact
@@ -146,8 +147,11 @@ def poll_one(engine: Engine, settings: Settings, feed: dict[str, Any]) -> FeedOu
     policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
     received = datetime.now(UTC)
     with raw_connection(engine) as conn:
-        valid, errors = parse_batch(items, policy, known_sites(conn), now=received)
+        valid, errors = parse_batch(items, policy, _writable_sites(conn, feed), now=received)
         result = save_events(conn, [e.as_row("pull", received) for e in valid])
+        errors += [
+            FieldError(p, "event_id", CONFLICT_REASON, valid[p].event_id) for p in result.conflicts
+        ]
         cursor = next_cursor or _latest(valid) or feed["cursor"]
         note = (
             f"{len(errors)} events rejected, first: {errors[0].field}: {errors[0].reason}"
@@ -162,6 +166,19 @@ def poll_one(engine: Engine, settings: Settings, feed: dict[str, Any]) -> FeedOu
                 (cursor, note, result.stored, feed["feed_id"]),
             )
     return FeedOutcome(feed["feed_id"], True, result.stored, len(errors))
+
+
+def _writable_sites(conn: psycopg.Connection[Any], feed: dict[str, Any]) -> set[str]:
+    """A feed configured for a node writes only that node's sites (a site feeds itself); a feed
+    without one is a national feed and may write any site."""
+    if not feed.get("site_id"):
+        return known_sites(conn)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT node_id FROM org_node WHERE level = 'site' AND %s = ANY (path)",
+            (feed["site_id"],),
+        )
+        return {row[0] for row in cur.fetchall()}
 
 
 def _latest(events: list[Any]) -> str | None:

@@ -1,24 +1,43 @@
 """The only writer of the collector's tables: cargo events, lot state, feed cursors.
 
-`save_events` is the one ingest path for push, pull, file import and the simulator: binary COPY
-into a temporary staging table, an insert of the new events (duplicates are skipped by their
-identity), then one statement that folds exactly those into lot state. Everything happens in the
-caller's transaction, so a batch is stored whole or not at all.
+`save_events` is the one ingest path for push, pull, file import and the simulator. In the
+caller's transaction, so a batch is stored whole or not at all:
 
-Most batches hold only new events, so the insert is first tried without conflict handling (as
-fast as the data can be written); only a batch that re-sends stored events takes the slower path
-that removes them from the stage first.
+1. Identity. An event is identified by (site, event id, time). The first copy received counts;
+   a later identical copy is a duplicate, a later copy with other content is a conflict and is
+   rejected. Copies inside one batch are judged exactly as copies in separate batches, so what
+   is stored never depends on how the sender batched.
+2. Insert. Binary COPY into a temporary stage, then an insert of the new events. Most batches
+   hold only new events, so the insert is first tried without conflict handling (as fast as
+   the data can be written); a batch that re-sends stored events takes the slower path that
+   sorts those into duplicates and conflicts first.
+3. Fold. Exactly the events this transaction inserted fold into lot state (lot_fold.py): their
+   increments merge into the stored visits in one upsert, and a lot whose visits the batch
+   re-divides is refolded from all its stored events. Writers of the same site take turns for
+   this step (a transaction-scoped advisory lock per site), so under any number of concurrent
+   writers every lot equals the fold of its stored events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import psycopg
 
 from collector.events import EVENT_COLUMNS, EventRow
+from collector.lot_fold import (
+    ATTRIBUTES,
+    FIRST_TIMES,
+    LAST_TIMES,
+    STAGE_TIMES,
+    Key,
+    Stamp,
+    Visit,
+    fold,
+)
 
 _COPY_TYPES = [
     "text",
@@ -34,135 +53,459 @@ _COPY_TYPES = [
     "float4",
     "text",
 ]
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+# Positions in an EventRow of what must agree for a re-send to be the same event (not when or by
+# which path it was received); identity is (site_id, event_id, occurred_at): 3, 0, 1.
+_CONTENT = (4, 5, 6, 7, 8, 9, 10)
+_CONTENT_COLUMNS = "kind, lot_id, direction, hazard_class, un_number, packing_group, teu"
 
 _STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS stage_cargo_event
-    (LIKE cargo_event INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+CREATE TEMP TABLE IF NOT EXISTS stage_event
+    (LIKE cargo_event INCLUDING DEFAULTS, position int NOT NULL,
+     inserted boolean NOT NULL DEFAULT false, visit_no int NOT NULL DEFAULT 1)
+    ON COMMIT DELETE ROWS
+"""
+_INSERT_NEW = f"INSERT INTO cargo_event ({_COLUMNS}) SELECT {_COLUMNS} FROM stage_event"
+_INSERT_REST = (
+    _INSERT_NEW
+    + " WHERE NOT inserted ON CONFLICT (site_id, event_id, occurred_at) DO NOTHING"
+    + " RETURNING site_id, event_id, occurred_at"
+)
+# The batch's time range as constants, so only the chunks that can hold its events are searched.
+_MATCH_STORED = f"""
+SELECT s.position, ({", ".join("s." + c for c in _CONTENT_COLUMNS.split(", "))})
+       IS NOT DISTINCT FROM ({", ".join("e." + c for c in _CONTENT_COLUMNS.split(", "))})
+FROM stage_event s JOIN cargo_event e
+  ON e.site_id = s.site_id AND e.event_id = s.event_id AND e.occurred_at = s.occurred_at
+WHERE NOT s.inserted AND e.occurred_at >= %(lo)s AND e.occurred_at <= %(hi)s
+"""
+# 1903: this lock's namespace (its first key), so it never meets another advisory lock.
+_LOCK_SITES = """
+SELECT pg_advisory_xact_lock(1903, hashtext(site))
+FROM unnest(%(sites)s::text[]) AS site ORDER BY hashtext(site)
+"""
+# A lot's events all lie between its first and last event; NULL bounds (lots folded before
+# visits were tracked) mean "not known", so all of its events are read.
+_KEY_EVENTS = f"""
+SELECT {", ".join("e." + c for c in EVENT_COLUMNS)}
+FROM unnest(%(sites)s::text[], %(lots)s::text[], %(lo)s::timestamptz[], %(hi)s::timestamptz[])
+     AS k(site_id, lot_id, lo, hi)
+JOIN cargo_event e ON e.site_id = k.site_id AND e.lot_id = k.lot_id
+ AND e.occurred_at >= coalesce(k.lo, '-infinity') AND e.occurred_at <= coalesce(k.hi, 'infinity')
+"""
+_DROP_VISITS = """
+DELETE FROM lot l USING unnest(%(sites)s::text[], %(lots)s::text[]) AS k(site_id, lot_id)
+WHERE l.site_id = k.site_id AND l.lot_id = k.lot_id
 """
 
-# Each lot column merges commutatively (min, max, or last-writer-wins on (time, event id)), so
-# applying the same events in any order, in any batches, gives the same row.
-_INSERT_NEW = "INSERT INTO cargo_event ({cols}) SELECT {cols} FROM stage_cargo_event"
-_DROP_STORED = """
-DELETE FROM stage_cargo_event s USING cargo_event e
-WHERE e.event_id = s.event_id AND e.occurred_at = s.occurred_at
-"""
-_FOLD = """
-WITH inserted AS (SELECT * FROM stage_cargo_event), latest AS (
-    SELECT DISTINCT ON (lot_id) lot_id, site_id, occurred_at AS site_at, event_id AS site_event_id
-    FROM inserted ORDER BY lot_id, occurred_at DESC, event_id DESC
-), latest_attrs AS (
-    SELECT DISTINCT ON (lot_id) lot_id, direction, hazard_class, un_number, packing_group, teu,
-           occurred_at AS attrs_at, event_id AS attrs_event_id
-    FROM inserted
-    WHERE direction IS NOT NULL OR hazard_class IS NOT NULL OR teu IS NOT NULL
-    ORDER BY lot_id, occurred_at DESC, event_id DESC
-), folded AS (
-    SELECT lot_id,
-           min(occurred_at) FILTER (WHERE kind = 'arrived') AS arrived_at,
-           min(occurred_at) FILTER (WHERE kind = 'declared') AS declared_at,
-           min(occurred_at) FILTER (WHERE kind = 'inspection_started') AS inspection_started_at,
-           max(occurred_at) FILTER (WHERE kind = 'inspection_finished') AS inspection_finished_at,
-           min(occurred_at) FILTER (WHERE kind = 'released') AS released_at,
-           min(occurred_at) FILTER (WHERE kind = 'removed') AS removed_at,
-           max(occurred_at) FILTER (WHERE kind = 'held') AS held_at,
-           max(occurred_at) FILTER (WHERE kind = 'hold_lifted') AS hold_lifted_at,
-           count(*) AS n
-    FROM inserted GROUP BY lot_id
-), upserted AS (
-    INSERT INTO lot AS l (lot_id, site_id, site_at, site_event_id, direction, hazard_class,
-        un_number, packing_group, teu, attrs_at, attrs_event_id, arrived_at, declared_at,
-        inspection_started_at, inspection_finished_at, released_at, removed_at, held_at,
-        hold_lifted_at, event_count)
-    SELECT f.lot_id, s.site_id, s.site_at, s.site_event_id, a.direction, a.hazard_class,
-           a.un_number, a.packing_group, a.teu, a.attrs_at, a.attrs_event_id, f.arrived_at,
-           f.declared_at, f.inspection_started_at, f.inspection_finished_at, f.released_at,
-           f.removed_at, f.held_at, f.hold_lifted_at, f.n
-    FROM folded f JOIN latest s USING (lot_id) LEFT JOIN latest_attrs a USING (lot_id)
-    ON CONFLICT (lot_id) DO UPDATE SET
-        site_id = CASE WHEN (EXCLUDED.site_at, EXCLUDED.site_event_id) > (l.site_at, l.site_event_id)
-                       THEN EXCLUDED.site_id ELSE l.site_id END,
-        site_at = GREATEST(l.site_at, EXCLUDED.site_at),
-        site_event_id = CASE WHEN (EXCLUDED.site_at, EXCLUDED.site_event_id) > (l.site_at, l.site_event_id)
-                       THEN EXCLUDED.site_event_id ELSE l.site_event_id END,
-        direction = CASE WHEN {newer_attrs} THEN EXCLUDED.direction ELSE l.direction END,
-        hazard_class = CASE WHEN {newer_attrs} THEN EXCLUDED.hazard_class ELSE l.hazard_class END,
-        un_number = CASE WHEN {newer_attrs} THEN EXCLUDED.un_number ELSE l.un_number END,
-        packing_group = CASE WHEN {newer_attrs} THEN EXCLUDED.packing_group ELSE l.packing_group END,
-        teu = CASE WHEN {newer_attrs} THEN EXCLUDED.teu ELSE l.teu END,
-        attrs_event_id = CASE WHEN {newer_attrs} THEN EXCLUDED.attrs_event_id ELSE l.attrs_event_id END,
-        attrs_at = CASE WHEN {newer_attrs} THEN EXCLUDED.attrs_at ELSE l.attrs_at END,
-        arrived_at = LEAST(l.arrived_at, EXCLUDED.arrived_at),
-        declared_at = LEAST(l.declared_at, EXCLUDED.declared_at),
-        inspection_started_at = LEAST(l.inspection_started_at, EXCLUDED.inspection_started_at),
-        inspection_finished_at = GREATEST(l.inspection_finished_at, EXCLUDED.inspection_finished_at),
-        released_at = LEAST(l.released_at, EXCLUDED.released_at),
-        removed_at = LEAST(l.removed_at, EXCLUDED.removed_at),
-        held_at = GREATEST(l.held_at, EXCLUDED.held_at),
-        hold_lifted_at = GREATEST(l.hold_lifted_at, EXCLUDED.hold_lifted_at),
-        event_count = l.event_count + EXCLUDED.event_count,
-        updated_at = now()
-    RETURNING 1
+_STAMPED = ("opened", "last_opening", "first_removal") + tuple(f"{a}_stamp" for a in ATTRIBUTES)
+_STAGE_LOT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("site_id", "text"),
+    ("lot_id", "text"),
+    ("visit_no", "int4"),
+    *(
+        (f"{name}_{part}", kind)
+        for name in _STAMPED
+        for part, kind in (("at", "timestamptz"), ("id", "text"))
+    ),
+    ("first_event_at", "timestamptz"),
+    ("last_event_at", "timestamptz"),
+    ("direction", "text"),
+    ("hazard_class", "text"),
+    ("un_number", "text"),
+    ("packing_group", "text"),
+    ("teu", "float4"),
+    *((column, "timestamptz") for column in STAGE_TIMES),
+    ("event_count", "int4"),
 )
-SELECT count(*) FROM upserted
-"""
-# A NULL attrs_at on the stored side loses to any stated attributes.
-_NEWER_ATTRS = (
-    "(EXCLUDED.attrs_at IS NOT NULL AND (l.attrs_at IS NULL OR "
-    "(EXCLUDED.attrs_at, EXCLUDED.attrs_event_id) > (l.attrs_at, l.attrs_event_id)))"
+_STAGE_LOT = (
+    "CREATE TEMP TABLE IF NOT EXISTS stage_lot ("
+    + ", ".join(
+        f"{name} {kind.replace('float4', 'real').replace('int4', 'int')}"
+        for name, kind in _STAGE_LOT_COLUMNS
+    )
+    + ") ON COMMIT DELETE ROWS"
 )
-INSERT_NEW = _INSERT_NEW.format(cols=", ".join(EVENT_COLUMNS))
-FOLD = _FOLD.format(newer_attrs=_NEWER_ATTRS)
+
+
+def _stamp_expr(name: str) -> str:
+    return f"CASE WHEN {name}_at IS NULL THEN NULL ELSE ROW({name}_at, {name}_id)::lot_stamp END"
+
+
+def _newer(name: str) -> str:
+    return f"(EXCLUDED.{name} IS NOT NULL AND (l.{name} IS NULL OR EXCLUDED.{name} > l.{name}))"
+
+
+_MERGE_COLUMNS = (
+    "site_id, lot_id, visit_no, "
+    + ", ".join(_STAMPED)
+    + ", first_event_at, last_event_at, "
+    + ", ".join(ATTRIBUTES)
+    + ", "
+    + ", ".join(STAGE_TIMES)
+    + ", event_count"
+)
+_MERGE_VALUES = (
+    "site_id, lot_id, visit_no, "
+    + ", ".join(_stamp_expr(name) for name in _STAMPED)
+    + ", first_event_at, last_event_at, "
+    + ", ".join(ATTRIBUTES)
+    + ", "
+    + ", ".join(STAGE_TIMES)
+    + ", event_count"
+)
+# Each column merges the way lot_fold.Visit.add does; a visit's beginning (`opened`) never
+# changes here, because a batch that would move it refolds the lot instead.
+_MERGE_SET = ",\n    ".join(
+    [
+        "last_opening = GREATEST(l.last_opening, EXCLUDED.last_opening)",
+        "first_removal = LEAST(l.first_removal, EXCLUDED.first_removal)",
+        "first_event_at = LEAST(l.first_event_at, EXCLUDED.first_event_at)",
+        "last_event_at = GREATEST(l.last_event_at, EXCLUDED.last_event_at)",
+        *(
+            f"{a} = CASE WHEN {_newer(a + '_stamp')} THEN EXCLUDED.{a} ELSE l.{a} END"
+            for a in ATTRIBUTES
+        ),
+        *(f"{a}_stamp = GREATEST(l.{a}_stamp, EXCLUDED.{a}_stamp)" for a in ATTRIBUTES),
+        *(f"{c} = LEAST(l.{c}, EXCLUDED.{c})" for c in FIRST_TIMES.values()),
+        *(f"{c} = GREATEST(l.{c}, EXCLUDED.{c})" for c in LAST_TIMES.values()),
+        "event_count = l.event_count + EXCLUDED.event_count",
+        "updated_at = now()",
+    ]
+)
+_MERGE = f"""
+INSERT INTO lot AS l ({_MERGE_COLUMNS})
+SELECT {_MERGE_VALUES} FROM stage_lot
+ON CONFLICT (site_id, lot_id, visit_no) DO UPDATE SET
+    {_MERGE_SET}
+"""
+
+# A visit after the first begins at its opening event (`opened`); an event belongs to the latest
+# visit begun at or before it. Most lots have one visit, and a partial index holds the others.
+_ASSIGN_VISITS = """
+UPDATE stage_event s SET visit_no = v.visit_no
+FROM (
+    SELECT DISTINCT ON (e.position) e.position, l.visit_no
+    FROM stage_event e
+    JOIN lot l ON l.site_id = e.site_id AND l.lot_id = e.lot_id AND l.visit_no > 1
+    WHERE l.opened <= ROW(e.occurred_at, e.event_id)::lot_stamp
+    ORDER BY e.position, l.visit_no DESC
+) v
+WHERE s.position = v.position
+"""
+_OPENING = "kind IN ('arrived', 'declared')"
+# Ties in time are broken by event id byte by byte, as lot_stamp and collector.lot_fold do.
+_ID = 'event_id COLLATE "C"'
+# Per (lot, visit) of the batch, the latest event stating each field: its time first (window),
+# then its id among events at that time (window), then its value (aggregate). One sort serves
+# all three, where an ordered aggregate per field would sort every group again.
+_LATEST_AT = ",\n    ".join(
+    [
+        f"max(occurred_at) FILTER (WHERE {_OPENING}) OVER k AS last_opening_at",
+        "min(occurred_at) FILTER (WHERE kind = 'removed') OVER k AS first_removal_at",
+        *(
+            f"max(occurred_at) FILTER (WHERE {a} IS NOT NULL) OVER k AS {a}_stamp_at"
+            for a in ATTRIBUTES
+        ),
+    ]
+)
+_LATEST_ID = ",\n    ".join(
+    [
+        f"max({_ID}) FILTER (WHERE {_OPENING} AND occurred_at = last_opening_at) OVER k"
+        " AS last_opening_id",
+        f"min({_ID}) FILTER (WHERE kind = 'removed' AND occurred_at = first_removal_at) OVER k"
+        " AS first_removal_id",
+        *(
+            f"max({_ID}) FILTER (WHERE {a} IS NOT NULL AND occurred_at = {a}_stamp_at) OVER k"
+            f" AS {a}_stamp_id"
+            for a in ATTRIBUTES
+        ),
+    ]
+)
+_INCREMENT = ",\n    ".join(
+    [
+        "NULL::timestamptz AS opened_at",
+        "NULL::text AS opened_id",
+        *(
+            f"max({name}_{part}) AS {name}_{part}"
+            for name in ("last_opening", "first_removal", *(f"{a}_stamp" for a in ATTRIBUTES))
+            for part in ("at", "id")
+        ),
+        "min(occurred_at) AS first_event_at",
+        "max(occurred_at) AS last_event_at",
+        *(
+            f"max({a}) FILTER (WHERE occurred_at = {a}_stamp_at AND event_id = {a}_stamp_id) AS {a}"
+            for a in ATTRIBUTES
+        ),
+        *(
+            f"min(occurred_at) FILTER (WHERE kind = '{kind}') AS {column}"
+            for kind, column in FIRST_TIMES.items()
+        ),
+        *(
+            f"max(occurred_at) FILTER (WHERE kind = '{kind}') AS {column}"
+            for kind, column in LAST_TIMES.items()
+        ),
+        "count(*)::int AS event_count",
+    ]
+)
+# Merge the batch's increments into their visits in one upsert, except where they would move
+# where a visit begins (an opening after a removal within one visit) or the visit predates
+# visit tracking: those lots come back, to be refolded from all their events.
+_MERGE_BATCH = f"""
+WITH latest_at AS (
+    SELECT site_id, lot_id, visit_no, event_id, occurred_at, kind, {", ".join(ATTRIBUTES)},
+        {_LATEST_AT}
+    FROM stage_event WINDOW k AS (PARTITION BY site_id, lot_id, visit_no)
+), latest AS (
+    SELECT t.*, {_LATEST_ID}
+    FROM latest_at t WINDOW k AS (PARTITION BY site_id, lot_id, visit_no)
+), increments AS (
+    SELECT site_id, lot_id, visit_no, {_INCREMENT}
+    FROM latest GROUP BY site_id, lot_id, visit_no
+), merged AS (
+    INSERT INTO lot AS l ({_MERGE_COLUMNS})
+    SELECT {_MERGE_VALUES} FROM increments
+    WHERE last_opening_at IS NULL OR first_removal_at IS NULL
+       OR (last_opening_at, last_opening_id) < (first_removal_at, first_removal_id)
+    ON CONFLICT (site_id, lot_id, visit_no) DO UPDATE SET
+        {_MERGE_SET}
+    WHERE l.first_event_at IS NOT NULL
+      AND NOT coalesce(GREATEST(l.last_opening, EXCLUDED.last_opening)
+                       > LEAST(l.first_removal, EXCLUDED.first_removal), false)
+    RETURNING l.site_id, l.lot_id, l.visit_no
+)
+SELECT DISTINCT i.site_id, i.lot_id FROM increments i
+WHERE NOT EXISTS (
+    SELECT 1 FROM merged m
+    WHERE m.site_id = i.site_id AND m.lot_id = i.lot_id AND m.visit_no = i.visit_no)
+"""
+# What a refold of these lots reads: the span of their stored visits and of the batch.
+_REFOLD_SPAN = """
+SELECT k.site_id, k.lot_id,
+       bool_or(l.visit_no IS NOT NULL AND (l.first_event_at IS NULL OR l.last_event_at IS NULL)),
+       least(min(l.first_event_at), (SELECT min(occurred_at) FROM stage_event s
+                                     WHERE s.site_id = k.site_id AND s.lot_id = k.lot_id)),
+       greatest(max(l.last_event_at), (SELECT max(occurred_at) FROM stage_event s
+                                       WHERE s.site_id = k.site_id AND s.lot_id = k.lot_id))
+FROM unnest(%(sites)s::text[], %(lots)s::text[]) AS k(site_id, lot_id)
+LEFT JOIN lot l ON l.site_id = k.site_id AND l.lot_id = k.lot_id
+GROUP BY k.site_id, k.lot_id
+"""
+# Retries of the fold after a deadlock between writers of overlapping sites.
+_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
 class SaveResult:
-    """How many events of a batch were new, and how many lots they touched."""
+    """What became of a batch: events new and stored, lots touched, re-sent copies of stored
+    events (duplicates), and the positions of rows rejected as conflicts."""
 
     received: int
     stored: int
     lots: int
-
-    @property
-    def duplicates(self) -> int:
-        return self.received - self.stored
+    duplicates: int = 0
+    conflicts: tuple[int, ...] = ()
 
 
 def save_events(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> SaveResult:
     """Store events and fold them into lot state inside the caller's transaction."""
     if not rows:
         return SaveResult(0, 0, 0)
-    # A batch may carry the same event twice; keep one so the fast insert can succeed.
-    unique = list({(row[0], row[1]): row for row in rows}.values())
+    staged, duplicates, conflicts = _first_copies(rows)
     with conn.cursor() as cur:
         cur.execute(_STAGE)
-        cur.execute("TRUNCATE stage_cargo_event")
+        cur.execute("TRUNCATE stage_event")
         with cur.copy(
-            f"COPY stage_cargo_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+            f"COPY stage_event ({_COLUMNS}, position) FROM STDIN (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(_COPY_TYPES)
-            for row in unique:
-                copy.write_row(row)
-        stored = _insert_new(conn, cur, len(unique))
-        cur.execute(FOLD)
-        lots = (cur.fetchone() or (0,))[0]
-    return SaveResult(len(rows), stored, int(lots))
+            copy.set_types([*_COPY_TYPES, "int4"])
+            for position in staged:
+                copy.write_row((*rows[position], position))
+        inserted, resent, conflicted = _insert_new(conn, cur, rows, staged)
+        lots = _fold(conn, cur, [rows[position] for position in inserted])
+    return SaveResult(
+        len(rows),
+        len(inserted),
+        lots,
+        duplicates + resent,
+        tuple(sorted(conflicts + conflicted)),
+    )
 
 
-def _insert_new(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], staged: int) -> int:
+def _first_copies(rows: Sequence[EventRow]) -> tuple[list[int], int, list[int]]:
+    """Positions of each identity's first copy, the count of identical later copies, and the
+    positions of later copies that differ (conflicts)."""
+    first: dict[tuple[Any, ...], int] = {}
+    for position, row in enumerate(rows):
+        first.setdefault((row[3], row[0], row[1]), position)
+    if len(first) == len(rows):  # the usual batch: every event once
+        return list(range(len(rows))), 0, []
+    duplicates = 0
+    conflicts: list[int] = []
+    for position, row in enumerate(rows):
+        seen = first[(row[3], row[0], row[1])]
+        if seen == position:
+            continue
+        if all(rows[seen][i] == row[i] for i in _CONTENT):
+            duplicates += 1
+        else:
+            conflicts.append(position)
+    return list(first.values()), duplicates, conflicts
+
+
+def _insert_new(
+    conn: psycopg.Connection[Any],
+    cur: psycopg.Cursor[Any],
+    rows: Sequence[EventRow],
+    staged: list[int],
+) -> tuple[list[int], int, list[int]]:
+    """Insert the staged events; return (positions inserted, duplicates, conflicts)."""
     try:
         with conn.transaction():  # a savepoint: only this insert is undone on a conflict
-            cur.execute(INSERT_NEW)
-        return staged
+            cur.execute(_INSERT_NEW)
+        return staged, 0, []
     except psycopg.errors.UniqueViolation:
         pass
-    cur.execute(_DROP_STORED)
-    # A concurrent writer may still store one of these first: skip it rather than fail.
-    cur.execute(INSERT_NEW + " ON CONFLICT (event_id, occurred_at) DO NOTHING")
-    return max(cur.rowcount, 0)
+    times = [rows[position][1] for position in staged]
+    bounds = {"lo": min(times), "hi": max(times)}
+    inserted: list[int] = []
+    duplicates = 0
+    conflicts: list[int] = []
+    remaining = len(staged)
+    position_of = {(rows[p][3], rows[p][0], rows[p][1]): p for p in staged}
+    # A concurrent writer may store some of these between the look-up and the insert: the
+    # insert then skips them, and the next round judges them against what it stored.
+    while remaining:
+        cur.execute(_MATCH_STORED, bounds)
+        matched = cur.fetchall()
+        for position, same in matched:
+            if same:
+                duplicates += 1
+            else:
+                conflicts.append(position)
+        if matched:
+            cur.execute(
+                "DELETE FROM stage_event WHERE position = ANY(%s)", ([m[0] for m in matched],)
+            )
+        cur.execute(_INSERT_REST)
+        done = [position_of[tuple(row)] for row in cur.fetchall()]
+        inserted += done
+        remaining -= len(matched) + len(done)
+        if done:
+            cur.execute("UPDATE stage_event SET inserted = true WHERE position = ANY(%s)", (done,))
+    return sorted(inserted), duplicates, conflicts
+
+
+def _fold(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], rows: list[EventRow]) -> int:
+    """Fold the newly stored events (the stage holds exactly those) into lot state; return how
+    many lots (site and lot id) they touched."""
+    if not rows:
+        return 0
+    keys = {(row[3], row[4]) for row in rows}
+    for attempt in range(_ATTEMPTS):
+        try:
+            with conn.transaction():
+                cur.execute(_LOCK_SITES, {"sites": sorted({site for site, _ in keys})})
+                cur.execute(_ASSIGN_VISITS)
+                cur.execute(_MERGE_BATCH)
+                refold = [(row[0], row[1]) for row in cur.fetchall()]
+                if refold:
+                    _write_visits(cur, _refolded(cur, refold))
+            return len(keys)
+        except psycopg.errors.DeadlockDetected:
+            if attempt == _ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _refolded(cur: psycopg.Cursor[Any], keys: list[Key]) -> list[Visit]:
+    """Drop the lots' stored visits and fold them again from all their stored events (this
+    transaction's included)."""
+    cur.execute(_REFOLD_SPAN, _key_arrays(keys))
+    spans = cur.fetchall()
+    params = {
+        "sites": [span[0] for span in spans],
+        "lots": [span[1] for span in spans],
+        # Visits folded before visit tracking have no known span: read all their events.
+        "lo": [None if span[2] else span[3] for span in spans],
+        "hi": [None if span[2] else span[4] for span in spans],
+    }
+    cur.execute(_KEY_EVENTS, params)
+    events = cast(list[EventRow], cur.fetchall())
+    cur.execute(_DROP_VISITS, params)
+    return fold(events)
+
+
+def _write_visits(cur: psycopg.Cursor[Any], visits: Iterable[Visit]) -> None:
+    cur.execute(_STAGE_LOT)
+    cur.execute("TRUNCATE stage_lot")
+    names = ", ".join(name for name, _ in _STAGE_LOT_COLUMNS)
+    with cur.copy(f"COPY stage_lot ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([kind for _, kind in _STAGE_LOT_COLUMNS])
+        for visit in visits:
+            copy.write_row(_visit_row(visit))
+    cur.execute(_MERGE)
+
+
+def _visit_row(visit: Visit) -> tuple[Any, ...]:
+    stamps: list[Stamp | None] = [visit.opened, visit.last_opening, visit.first_removal]
+    stamps += [visit.attributes[a][1] if a in visit.attributes else None for a in ATTRIBUTES]
+    flat: list[Any] = []
+    for stamp in stamps:
+        flat += [None, None] if stamp is None else [stamp[0], stamp[1]]
+    values = [visit.attributes[a][0] if a in visit.attributes else None for a in ATTRIBUTES]
+    times = [visit.times.get(column) for column in STAGE_TIMES]
+    return (
+        visit.site_id,
+        visit.lot_id,
+        visit.visit_no,
+        *flat,
+        visit.first_event_at,
+        visit.last_event_at,
+        *values,
+        *times,
+        visit.event_count,
+    )
+
+
+def _stamp(at: datetime | None, event_id: str | None) -> Stamp | None:
+    return None if at is None or event_id is None else (at, event_id)
+
+
+def _key_arrays(keys: list[Key]) -> dict[str, list[str]]:
+    return {"sites": [site for site, _ in keys], "lots": [lot for _, lot in keys]}
 
 
 def known_sites(conn: psycopg.Connection[Any]) -> set[str]:
     with conn.cursor() as cur:
         cur.execute("SELECT node_id FROM org_node WHERE level = 'site'")
         return {row[0] for row in cur.fetchall()}
+
+
+def refold_site(conn: psycopg.Connection[Any], site_id: str, chunk: int = 20_000) -> int:
+    """Rebuild every lot of one site from its stored events; return the visits written.
+
+    The repair for lot state folded under other rules (before visits were tracked), and the
+    proof of the invariant: the result is the fold of the stored events, nothing else. Events
+    stream from a server-side cursor a lot at a time, so memory stays flat at any size."""
+    written = 0
+    with conn.cursor() as cur, conn.cursor(name="refold_events") as events:
+        cur.execute(_LOCK_SITES, {"sites": [site_id]})
+        cur.execute("DELETE FROM lot WHERE site_id = %s", (site_id,))
+        events.execute(
+            f"SELECT {_COLUMNS} FROM cargo_event WHERE site_id = %s ORDER BY lot_id", (site_id,)
+        )
+        pending: list[EventRow] = []
+        for row in events:
+            if len(pending) >= chunk and row[4] != pending[-1][4]:
+                written += _write_folded(cur, pending)
+                pending = []
+            pending.append(row)
+        written += _write_folded(cur, pending)
+    return written
+
+
+def _write_folded(cur: psycopg.Cursor[Any], rows: list[EventRow]) -> int:
+    visits = fold(rows)
+    _write_visits(cur, visits)
+    return len(visits)

@@ -40,7 +40,7 @@ def _check_visible(node_id: str) -> None:
             text("SELECT path FROM org_node WHERE node_id = :n"), {"n": node_id}
         ).scalar()
     if path is None or g.principal.node_id not in path:
-        raise ApiError(404, "Not found", f"no node {node_id!r} in this token's subtree")
+        raise ApiError(404, "Not found", f"no node {node_id!r}")
 
 
 def _number(name: str, default: float, low: float, high: float) -> float:
@@ -129,7 +129,8 @@ FROM lot l
 JOIN org_node n ON n.node_id = l.site_id
 JOIN LATERAL (
     SELECT * FROM lot_breach_prediction bp
-    WHERE bp.lot_id = l.lot_id ORDER BY bp.computed_at DESC LIMIT 1) p ON true
+    WHERE (bp.site_id, bp.lot_id, bp.visit_no) = (l.site_id, l.lot_id, l.visit_no)
+    ORDER BY bp.computed_at DESC LIMIT 1) p ON true
 WHERE l.hazard_class IS NOT NULL AND l.removed_at IS NULL AND :root = ANY (n.path)
   AND p.breach_probability >= :min_probability
 ORDER BY p.breach_probability DESC, l.deadline_at

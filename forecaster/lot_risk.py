@@ -38,7 +38,7 @@ STAGES = (
 """Customs stages in order, each with the lot column that marks its start."""
 
 LOT_COLUMNS = (
-    "lot_id, site_id, hazard_class, arrived_at, declared_at, inspection_started_at,"
+    "lot_id, site_id, visit_no, hazard_class, arrived_at, declared_at, inspection_started_at,"
     " inspection_finished_at, released_at, held_at, hold_lifted_at, removed_at, deadline_at"
 )
 QUEUE, FLOW = "lots_on_site", "removals_per_hour"
@@ -122,11 +122,14 @@ def score_held(
     now: pd.Timestamp,
     congestion: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """``score_lots`` with the clock started at stage entry. Returns ``lot_id, stage,
-    breach_probability, predicted_breach_at, predicted_removal_at, congestion``."""
+    """``score_lots`` with the clock started at stage entry. Returns ``lot_id, site_id,
+    visit_no, stage, breach_probability, predicted_breach_at, predicted_removal_at,
+    congestion``, in input order (a lot is one visit at one site: all three name it)."""
     if lots.empty:
-        columns = ["lot_id", "stage", "breach_probability", "predicted_breach_at"]
-        return pd.DataFrame(columns=[*columns, "predicted_removal_at", "congestion"])
+        columns = ["lot_id", "site_id", "visit_no", "stage", "breach_probability"]
+        return pd.DataFrame(
+            columns=[*columns, "predicted_breach_at", "predicted_removal_at", "congestion"]
+        )
     state = stage_at(lots, now)
     frame = pd.DataFrame(
         {
@@ -141,9 +144,12 @@ def score_held(
     )
     scored = score_lots(frame, model, congestion=congestion, now=now)
     factor = frame["site_id"].map(congestion) if congestion is not None else None
+    visit_no = lots["visit_no"].to_numpy() if "visit_no" in lots else 1
     return pd.DataFrame(
         {
             "lot_id": scored["lot_id"],
+            "site_id": frame["site_id"],
+            "visit_no": visit_no,
             "stage": frame["stage"],
             "breach_probability": scored["breach_probability"],
             "predicted_breach_at": scored["predicted_breach_at"],

@@ -232,6 +232,8 @@ def save_breach_predictions(
     """Rows of ``lot_risk.score_held``."""
     values = zip(
         scored["lot_id"].tolist(),
+        scored["site_id"].tolist(),
+        scored["visit_no"].astype(int).tolist(),
         scored["breach_probability"].to_numpy(dtype=float).tolist(),
         _times(scored["predicted_breach_at"]),
         _times(scored["predicted_removal_at"]),
@@ -240,11 +242,12 @@ def save_breach_predictions(
     )
     return _copy(
         conn,
-        "COPY lot_breach_prediction (lot_id, computed_at, breach_probability,"
-        " predicted_breach_at, run_id, predicted_removal_at, congestion) FROM STDIN",
+        "COPY lot_breach_prediction (lot_id, site_id, visit_no, computed_at,"
+        " breach_probability, predicted_breach_at, run_id, predicted_removal_at, congestion)"
+        " FROM STDIN",
         (
-            (lot, computed_at, p, breach, run_id, removal, c)
-            for lot, p, breach, removal, c in values
+            (lot, site, visit, computed_at, p, breach, run_id, removal, c)
+            for lot, site, visit, p, breach, removal, c in values
         ),
     )
 

@@ -219,8 +219,11 @@ def test_a_predicted_breach_raises_a_deadline_alert_early(engine, settings):
     at = T0 + timedelta(hours=50)
     with engine.begin() as conn:
         conn.execute(
-            text("INSERT INTO lot_breach_prediction VALUES ('risky', :t, 0.9, :b)"),
-            {"t": at - timedelta(minutes=5), "b": T0 + timedelta(hours=120)},
+            text(
+                "INSERT INTO lot_breach_prediction (lot_id, site_id, visit_no, computed_at,"
+                " breach_probability, predicted_breach_at) VALUES ('risky', :s, 1, :t, 0.9, :b)"
+            ),
+            {"s": SHEKOU, "t": at - timedelta(minutes=5), "b": T0 + timedelta(hours=120)},
         )
     evaluate_all(engine, settings, at)
     assert states(engine) == {(SHEKOU, "Firing")}

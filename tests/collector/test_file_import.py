@@ -88,3 +88,34 @@ def test_the_import_command_prints_a_summary(tmp_path, db_url, monkeypatch):
     result = CliRunner().invoke(cli, ["import", str(path)])
     assert result.exit_code == 0, result.output
     assert "1 events stored" in result.output
+
+
+def test_a_deep_or_undecodable_line_is_that_lines_error_and_the_good_lines_are_kept(
+    tmp_path, engine, settings
+):
+    path = tmp_path / "hostile.ndjson"
+    good = json.dumps(line(1)).encode()
+    path.write_bytes(
+        b"\n".join(
+            [good, b"[" * 10_000 + b"]" * 10_000, json.dumps(line(3)).encode()[:-2] + b'\xff"}',
+             json.dumps(line(4)).encode(), b'{"a": 1, "a": 2}']
+        ) + b"\n"
+    )  # fmt: skip
+    summary = import_file(engine, settings, path, echo=lambda _: None)
+    assert (summary.stored, summary.rejected) == (2, 3)
+    assert [e.split(":")[0] for e in summary.errors] == ["line 2", "line 3", "line 5"]
+    assert "not valid UTF-8" in summary.errors[1]
+
+
+def test_a_csv_cell_that_is_not_utf8_is_that_lines_error(tmp_path, engine, settings):
+    path = tmp_path / "events.csv"
+    header = b"event_id,kind,lot_id,site_id,occurred_at\n"
+    at = (NOW - timedelta(hours=1)).isoformat().encode()
+    path.write_bytes(
+        header
+        + b"c1,arrived,L\xff1,5304-SHEKOU," + at + b"\n"
+        + b"c2,arrived,L2,5304-SHEKOU," + at + b"\n"
+    )  # fmt: skip
+    summary = import_file(engine, settings, path, echo=lambda _: None)
+    assert (summary.stored, summary.rejected) == (1, 1)
+    assert summary.errors == ["line 2: line: not valid UTF-8"]

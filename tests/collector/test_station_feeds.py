@@ -42,6 +42,10 @@ class Station(BaseHTTPRequestHandler):
             cursor = parse_qs(url.query).get("since", ["0"])[0]
             body = {"events": page(int(cursor)), "next_cursor": str(int(cursor) + 1)}
             self._send(200, json.dumps(body))
+        elif url.path == "/foreign":
+            events = page(0)
+            events[1]["site_id"] = "2201-YANGSHAN"  # another customs' site
+            self._send(200, json.dumps(events))
         elif url.path == "/slow":
             time.sleep(1.5)
             self._send(200, "[]")
@@ -102,6 +106,16 @@ def test_a_good_feed_stores_events_and_resumes_from_its_cursor(engine, settings,
     assert Station.seen[-1][2] == "s3cret"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM cargo_event")).scalar() == 6
+
+
+def test_a_feed_for_one_site_cannot_write_another_customs_site(engine, settings, station):
+    add(engine, "foreign", station + "/foreign")
+    [outcome] = poll_due(engine, settings)
+    assert (outcome.stored, outcome.rejected) == (2, 1)
+    assert "site_id" in feed(engine, "foreign")["last_error"]
+    with engine.connect() as conn:
+        sites = conn.execute(text("SELECT DISTINCT site_id FROM cargo_event")).scalars().all()
+    assert sites == ["5304-SHEKOU"]
 
 
 def test_broken_feeds_back_off_keep_their_cursor_and_do_not_block_the_others(
