@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 import psycopg
@@ -98,7 +97,9 @@ DELETE FROM lot l USING unnest(%(sites)s::text[], %(lots)s::text[]) AS k(site_id
 WHERE l.site_id = k.site_id AND l.lot_id = k.lot_id
 """
 
-_STAMPED = ("opened", "last_opening", "first_removal") + tuple(f"{a}_stamp" for a in ATTRIBUTES)
+# A stamp is the position of an event in its lot's history: (time, event id). Each stamped
+# field of a visit is two columns, <name>_at and <name>_event (event ids compare byte by byte).
+_STAMPED = ("opened", "last_opening", "first_removal", *ATTRIBUTES)
 _STAGE_LOT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("site_id", "text"),
     ("lot_id", "text"),
@@ -106,7 +107,7 @@ _STAGE_LOT_COLUMNS: tuple[tuple[str, str], ...] = (
     *(
         (f"{name}_{part}", kind)
         for name in _STAMPED
-        for part, kind in (("at", "timestamptz"), ("id", "text"))
+        for part, kind in (("at", "timestamptz"), ("event", "text"))
     ),
     ("first_event_at", "timestamptz"),
     ("last_event_at", "timestamptz"),
@@ -118,55 +119,47 @@ _STAGE_LOT_COLUMNS: tuple[tuple[str, str], ...] = (
     *((column, "timestamptz") for column in STAGE_TIMES),
     ("event_count", "int4"),
 )
+_SQL_TYPES = {"float4": "real", "int4": "int", "text": 'text COLLATE "C"'}
 _STAGE_LOT = (
     "CREATE TEMP TABLE IF NOT EXISTS stage_lot ("
-    + ", ".join(
-        f"{name} {kind.replace('float4', 'real').replace('int4', 'int')}"
-        for name, kind in _STAGE_LOT_COLUMNS
-    )
+    + ", ".join(f"{name} {_SQL_TYPES.get(kind, kind)}" for name, kind in _STAGE_LOT_COLUMNS)
     + ") ON COMMIT DELETE ROWS"
 )
+_LOT_COLUMNS = ", ".join(name for name, _ in _STAGE_LOT_COLUMNS)
 
 
-def _stamp_expr(name: str) -> str:
-    return f"CASE WHEN {name}_at IS NULL THEN NULL ELSE ROW({name}_at, {name}_id)::lot_stamp END"
+def _stamp(table: str, name: str) -> str:
+    return f"({table}.{name}_at, {table}.{name}_event)"
 
 
 def _newer(name: str) -> str:
-    return f"(EXCLUDED.{name} IS NOT NULL AND (l.{name} IS NULL OR EXCLUDED.{name} > l.{name}))"
+    """SQL: the batch states `name` later than the stored visit does."""
+    return (
+        f"(EXCLUDED.{name}_at IS NOT NULL AND (l.{name}_at IS NULL"
+        f" OR {_stamp('EXCLUDED', name)} > {_stamp('l', name)}))"
+    )
 
 
-_MERGE_COLUMNS = (
-    "site_id, lot_id, visit_no, "
-    + ", ".join(_STAMPED)
-    + ", first_event_at, last_event_at, "
-    + ", ".join(ATTRIBUTES)
-    + ", "
-    + ", ".join(STAGE_TIMES)
-    + ", event_count"
-)
-_MERGE_VALUES = (
-    "site_id, lot_id, visit_no, "
-    + ", ".join(_stamp_expr(name) for name in _STAMPED)
-    + ", first_event_at, last_event_at, "
-    + ", ".join(ATTRIBUTES)
-    + ", "
-    + ", ".join(STAGE_TIMES)
-    + ", event_count"
-)
+def _earlier(name: str) -> str:
+    return (
+        f"(EXCLUDED.{name}_at IS NOT NULL AND (l.{name}_at IS NULL"
+        f" OR {_stamp('EXCLUDED', name)} < {_stamp('l', name)}))"
+    )
+
+
+def _take(columns: tuple[str, ...], when: str) -> list[str]:
+    return [f"{c} = CASE WHEN {when} THEN EXCLUDED.{c} ELSE l.{c} END" for c in columns]
+
+
 # Each column merges the way lot_fold.Visit.add does; a visit's beginning (`opened`) never
 # changes here, because a batch that would move it refolds the lot instead.
 _MERGE_SET = ",\n    ".join(
     [
-        "last_opening = GREATEST(l.last_opening, EXCLUDED.last_opening)",
-        "first_removal = LEAST(l.first_removal, EXCLUDED.first_removal)",
+        *_take(("last_opening_at", "last_opening_event"), _newer("last_opening")),
+        *_take(("first_removal_at", "first_removal_event"), _earlier("first_removal")),
         "first_event_at = LEAST(l.first_event_at, EXCLUDED.first_event_at)",
         "last_event_at = GREATEST(l.last_event_at, EXCLUDED.last_event_at)",
-        *(
-            f"{a} = CASE WHEN {_newer(a + '_stamp')} THEN EXCLUDED.{a} ELSE l.{a} END"
-            for a in ATTRIBUTES
-        ),
-        *(f"{a}_stamp = GREATEST(l.{a}_stamp, EXCLUDED.{a}_stamp)" for a in ATTRIBUTES),
+        *(x for a in ATTRIBUTES for x in _take((a, f"{a}_at", f"{a}_event"), _newer(a))),
         *(f"{c} = LEAST(l.{c}, EXCLUDED.{c})" for c in FIRST_TIMES.values()),
         *(f"{c} = GREATEST(l.{c}, EXCLUDED.{c})" for c in LAST_TIMES.values()),
         "event_count = l.event_count + EXCLUDED.event_count",
@@ -174,69 +167,51 @@ _MERGE_SET = ",\n    ".join(
     ]
 )
 _MERGE = f"""
-INSERT INTO lot AS l ({_MERGE_COLUMNS})
-SELECT {_MERGE_VALUES} FROM stage_lot
+INSERT INTO lot AS l ({_LOT_COLUMNS})
+SELECT {_LOT_COLUMNS} FROM stage_lot
 ON CONFLICT (site_id, lot_id, visit_no) DO UPDATE SET
     {_MERGE_SET}
 """
-
+# Ties in time are broken by event id byte by byte, as collector.lot_fold does.
+_ID = 'event_id COLLATE "C"'
 # A visit after the first begins at its opening event (`opened`); an event belongs to the latest
 # visit begun at or before it. Most lots have one visit, and a partial index holds the others.
-_ASSIGN_VISITS = """
+_ASSIGN_VISITS = f"""
 UPDATE stage_event s SET visit_no = v.visit_no
 FROM (
     SELECT DISTINCT ON (e.position) e.position, l.visit_no
     FROM stage_event e
     JOIN lot l ON l.site_id = e.site_id AND l.lot_id = e.lot_id AND l.visit_no > 1
-    WHERE l.opened <= ROW(e.occurred_at, e.event_id)::lot_stamp
+    WHERE (l.opened_at, l.opened_event) <= (e.occurred_at, e.{_ID})
     ORDER BY e.position, l.visit_no DESC
 ) v
 WHERE s.position = v.position
 """
 _OPENING = "kind IN ('arrived', 'declared')"
-# Ties in time are broken by event id byte by byte, as lot_stamp and collector.lot_fold do.
-_ID = 'event_id COLLATE "C"'
-# Per (lot, visit) of the batch, the latest event stating each field: its time first (window),
-# then its id among events at that time (window), then its value (aggregate). One sort serves
-# all three, where an ordered aggregate per field would sort every group again.
-_LATEST_AT = ",\n    ".join(
+# Per (lot, visit) of the batch, the latest event stating each field, in one hash aggregation
+# (no sort): an event's stamp as text sorts as (time, event id) does, because the time comes
+# first as its fixed-width big-endian microseconds since 2000 (accepted times are later than
+# 2000-01-01) and ids compare byte by byte. The field's value rides behind the stamp after a
+# unit separator, which no accepted id or value contains. Where a field is stated at one
+# time by one event (almost always) the text is only built for that event.
+_SEP = "chr(31)"
+_PICKS = ",\n    ".join(
     [
-        f"max(occurred_at) FILTER (WHERE {_OPENING}) OVER k AS last_opening_at",
-        "min(occurred_at) FILTER (WHERE kind = 'removed') OVER k AS first_removal_at",
+        f"max(occurred_at) FILTER (WHERE {_OPENING}) AS last_opening_at",
+        f"max(stamp) FILTER (WHERE {_OPENING}) AS last_opening_pick",
+        "min(occurred_at) FILTER (WHERE kind = 'removed') AS first_removal_at",
+        "min(stamp) FILTER (WHERE kind = 'removed') AS first_removal_pick",
         *(
-            f"max(occurred_at) FILTER (WHERE {a} IS NOT NULL) OVER k AS {a}_stamp_at"
+            x
             for a in ATTRIBUTES
-        ),
-    ]
-)
-_LATEST_ID = ",\n    ".join(
-    [
-        f"max({_ID}) FILTER (WHERE {_OPENING} AND occurred_at = last_opening_at) OVER k"
-        " AS last_opening_id",
-        f"min({_ID}) FILTER (WHERE kind = 'removed' AND occurred_at = first_removal_at) OVER k"
-        " AS first_removal_id",
-        *(
-            f"max({_ID}) FILTER (WHERE {a} IS NOT NULL AND occurred_at = {a}_stamp_at) OVER k"
-            f" AS {a}_stamp_id"
-            for a in ATTRIBUTES
-        ),
-    ]
-)
-_INCREMENT = ",\n    ".join(
-    [
-        "NULL::timestamptz AS opened_at",
-        "NULL::text AS opened_id",
-        *(
-            f"max({name}_{part}) AS {name}_{part}"
-            for name in ("last_opening", "first_removal", *(f"{a}_stamp" for a in ATTRIBUTES))
-            for part in ("at", "id")
+            for x in (
+                f"max(occurred_at) FILTER (WHERE {a} IS NOT NULL) AS {a}_at",
+                f'max((stamp || {_SEP} || {a}::text) COLLATE "C") FILTER (WHERE {a} IS NOT NULL)'
+                f" AS {a}_pick",
+            )
         ),
         "min(occurred_at) AS first_event_at",
         "max(occurred_at) AS last_event_at",
-        *(
-            f"max({a}) FILTER (WHERE occurred_at = {a}_stamp_at AND event_id = {a}_stamp_id) AS {a}"
-            for a in ATTRIBUTES
-        ),
         *(
             f"min(occurred_at) FILTER (WHERE kind = '{kind}') AS {column}"
             for kind, column in FIRST_TIMES.items()
@@ -248,30 +223,56 @@ _INCREMENT = ",\n    ".join(
         "count(*)::int AS event_count",
     ]
 )
+_TYPES = {"teu": "real"}
+_INCREMENT = ",\n    ".join(
+    [
+        "site_id",
+        "lot_id",
+        "visit_no",
+        "NULL::timestamptz AS opened_at",
+        'NULL::text COLLATE "C" AS opened_event',
+        "last_opening_at",
+        "substr(last_opening_pick, 17) AS last_opening_event",
+        "first_removal_at",
+        "substr(first_removal_pick, 17) AS first_removal_event",
+        *(
+            x
+            for a in ATTRIBUTES
+            for x in (
+                f"{a}_at",
+                f"split_part(substr({a}_pick, 17), {_SEP}, 1) AS {a}_event",
+                f"split_part(substr({a}_pick, 17), {_SEP}, 2)::{_TYPES.get(a, 'text')} AS {a}",
+            )
+        ),
+        "first_event_at",
+        "last_event_at",
+        *STAGE_TIMES,
+        "event_count",
+    ]
+)
 # Merge the batch's increments into their visits in one upsert, except where they would move
 # where a visit begins (an opening after a removal within one visit) or the visit predates
 # visit tracking: those lots come back, to be refolded from all their events.
 _MERGE_BATCH = f"""
-WITH latest_at AS (
-    SELECT site_id, lot_id, visit_no, event_id, occurred_at, kind, {", ".join(ATTRIBUTES)},
-        {_LATEST_AT}
-    FROM stage_event WINDOW k AS (PARTITION BY site_id, lot_id, visit_no)
-), latest AS (
-    SELECT t.*, {_LATEST_ID}
-    FROM latest_at t WINDOW k AS (PARTITION BY site_id, lot_id, visit_no)
+WITH stamped AS (
+    SELECT site_id, lot_id, visit_no, occurred_at, kind, {", ".join(ATTRIBUTES)},
+           (encode(timestamptz_send(occurred_at), 'hex') || event_id) COLLATE "C" AS stamp
+    FROM stage_event
+), picked AS (
+    SELECT site_id, lot_id, visit_no, {_PICKS}
+    FROM stamped GROUP BY site_id, lot_id, visit_no
 ), increments AS (
-    SELECT site_id, lot_id, visit_no, {_INCREMENT}
-    FROM latest GROUP BY site_id, lot_id, visit_no
+    SELECT {_INCREMENT} FROM picked
 ), merged AS (
-    INSERT INTO lot AS l ({_MERGE_COLUMNS})
-    SELECT {_MERGE_VALUES} FROM increments
-    WHERE last_opening_at IS NULL OR first_removal_at IS NULL
-       OR (last_opening_at, last_opening_id) < (first_removal_at, first_removal_id)
+    INSERT INTO lot AS l ({_LOT_COLUMNS})
+    SELECT {_LOT_COLUMNS} FROM increments
+    WHERE NOT coalesce({_stamp("increments", "last_opening")}
+                       > {_stamp("increments", "first_removal")}, false)
     ON CONFLICT (site_id, lot_id, visit_no) DO UPDATE SET
         {_MERGE_SET}
     WHERE l.first_event_at IS NOT NULL
-      AND NOT coalesce(GREATEST(l.last_opening, EXCLUDED.last_opening)
-                       > LEAST(l.first_removal, EXCLUDED.first_removal), false)
+      AND NOT coalesce({_stamp("l", "last_opening")} > {_stamp("EXCLUDED", "first_removal")}, false)
+      AND NOT coalesce({_stamp("EXCLUDED", "last_opening")} > {_stamp("l", "first_removal")}, false)
     RETURNING l.site_id, l.lot_id, l.visit_no
 )
 SELECT DISTINCT i.site_id, i.lot_id FROM increments i
@@ -314,7 +315,7 @@ def save_events(conn: psycopg.Connection[Any], rows: Sequence[EventRow]) -> Save
     staged, duplicates, conflicts = _first_copies(rows)
     with conn.cursor() as cur:
         cur.execute(_STAGE)
-        cur.execute("TRUNCATE stage_event")
+        cur.execute("DELETE FROM stage_event")  # empty unless called twice in one transaction
         with cur.copy(
             f"COPY stage_event ({_COLUMNS}, position) FROM STDIN (FORMAT BINARY)"
         ) as copy:
@@ -438,7 +439,7 @@ def _refolded(cur: psycopg.Cursor[Any], keys: list[Key]) -> list[Visit]:
 
 def _write_visits(cur: psycopg.Cursor[Any], visits: Iterable[Visit]) -> None:
     cur.execute(_STAGE_LOT)
-    cur.execute("TRUNCATE stage_lot")
+    cur.execute("DELETE FROM stage_lot")
     names = ", ".join(name for name, _ in _STAGE_LOT_COLUMNS)
     with cur.copy(f"COPY stage_lot ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types([kind for _, kind in _STAGE_LOT_COLUMNS])
@@ -466,10 +467,6 @@ def _visit_row(visit: Visit) -> tuple[Any, ...]:
         *times,
         visit.event_count,
     )
-
-
-def _stamp(at: datetime | None, event_id: str | None) -> Stamp | None:
-    return None if at is None or event_id is None else (at, event_id)
 
 
 def _key_arrays(keys: list[Key]) -> dict[str, list[str]]:

@@ -4,38 +4,50 @@
 -- scoped to the site too, so no site's events can collide with, or squat on, another's.
 -- collector/lot_fold.py defines how events fold into visits; docs/api.md states the rules.
 
--- The position of an event in a lot's history: its time, then its id for ties, compared byte
--- by byte (COLLATE "C") so every database, whatever its locale, orders ties the same way.
-CREATE TYPE lot_stamp AS (at timestamptz, event_id text COLLATE "C");
-
+-- A stamp is the position of an event in its lot's history: its time, then its event id for
+-- ties. Each stamped field is two columns, <name>_at and <name>_event; event ids compare byte
+-- by byte (COLLATE "C"), so every database, whatever its locale, orders ties the same way.
 ALTER TABLE lot DROP CONSTRAINT lot_pkey;
 ALTER TABLE lot
     ADD COLUMN visit_no int NOT NULL DEFAULT 1,
     -- The opening event (an arrival or declaration after a removal) that began this visit;
     -- NULL for a lot's first visit, which reaches back to its first event.
-    ADD COLUMN opened lot_stamp,
+    ADD COLUMN opened_at timestamptz,
+    ADD COLUMN opened_event text COLLATE "C",
     -- The latest opening event and the earliest removal in this visit. Within a visit every
     -- opening precedes every removal; an event that would break that starts a refold.
-    ADD COLUMN last_opening lot_stamp,
-    ADD COLUMN first_removal lot_stamp,
+    ADD COLUMN last_opening_at timestamptz,
+    ADD COLUMN last_opening_event text COLLATE "C",
+    ADD COLUMN first_removal_at timestamptz,
+    ADD COLUMN first_removal_event text COLLATE "C",
     ADD COLUMN first_event_at timestamptz,
     ADD COLUMN last_event_at timestamptz,
     -- Per attribute, the event that stated it last: an event that omits a field leaves it be.
-    ADD COLUMN direction_stamp lot_stamp,
-    ADD COLUMN hazard_class_stamp lot_stamp,
-    ADD COLUMN un_number_stamp lot_stamp,
-    ADD COLUMN packing_group_stamp lot_stamp,
-    ADD COLUMN teu_stamp lot_stamp;
+    ADD COLUMN direction_at timestamptz,
+    ADD COLUMN direction_event text COLLATE "C",
+    ADD COLUMN hazard_class_at timestamptz,
+    ADD COLUMN hazard_class_event text COLLATE "C",
+    ADD COLUMN un_number_at timestamptz,
+    ADD COLUMN un_number_event text COLLATE "C",
+    ADD COLUMN packing_group_at timestamptz,
+    ADD COLUMN packing_group_event text COLLATE "C",
+    ADD COLUMN teu_at timestamptz,
+    ADD COLUMN teu_event text COLLATE "C";
 -- Lot id first: GET /lots/<id> reads a lot by its id alone, whichever site holds it.
 ALTER TABLE lot ADD PRIMARY KEY (lot_id, site_id, visit_no);
 
 -- Lots folded before this migration: their attributes were stated together by one event.
 UPDATE lot SET
-    direction_stamp = CASE WHEN direction IS NOT NULL THEN ROW(attrs_at, attrs_event_id)::lot_stamp END,
-    hazard_class_stamp = CASE WHEN hazard_class IS NOT NULL THEN ROW(attrs_at, attrs_event_id)::lot_stamp END,
-    un_number_stamp = CASE WHEN un_number IS NOT NULL THEN ROW(attrs_at, attrs_event_id)::lot_stamp END,
-    packing_group_stamp = CASE WHEN packing_group IS NOT NULL THEN ROW(attrs_at, attrs_event_id)::lot_stamp END,
-    teu_stamp = CASE WHEN teu IS NOT NULL THEN ROW(attrs_at, attrs_event_id)::lot_stamp END;
+    direction_at = CASE WHEN direction IS NOT NULL THEN attrs_at END,
+    direction_event = CASE WHEN direction IS NOT NULL THEN attrs_event_id END,
+    hazard_class_at = CASE WHEN hazard_class IS NOT NULL THEN attrs_at END,
+    hazard_class_event = CASE WHEN hazard_class IS NOT NULL THEN attrs_event_id END,
+    un_number_at = CASE WHEN un_number IS NOT NULL THEN attrs_at END,
+    un_number_event = CASE WHEN un_number IS NOT NULL THEN attrs_event_id END,
+    packing_group_at = CASE WHEN packing_group IS NOT NULL THEN attrs_at END,
+    packing_group_event = CASE WHEN packing_group IS NOT NULL THEN attrs_event_id END,
+    teu_at = CASE WHEN teu IS NOT NULL THEN attrs_at END,
+    teu_event = CASE WHEN teu IS NOT NULL THEN attrs_event_id END;
 -- Their first_event_at stays NULL ("not known"), so a refold of such a lot reads all of its
 -- events; `quaywatch lots refold` rebuilds every lot from the stored events at once.
 ALTER TABLE lot
@@ -45,7 +57,8 @@ ALTER TABLE lot
     DROP COLUMN attrs_event_id;
 
 -- Ingest looks up where later visits begin for every lot it folds; few lots have them.
-CREATE INDEX lot_later_visit_idx ON lot (site_id, lot_id) INCLUDE (visit_no, opened)
+CREATE INDEX lot_later_visit_idx ON lot (site_id, lot_id)
+    INCLUDE (visit_no, opened_at, opened_event)
     WHERE visit_no > 1;
 
 DROP INDEX cargo_event_identity;
