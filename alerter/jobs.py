@@ -1,4 +1,4 @@
-"""The alerter's scheduled steps, in the (engine, settings) shape quaywatch.scheduler calls."""
+"""The alerter's scheduled steps, as quaywatch.scheduler calls them; write through the steps."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from alerter.dispatch import dispatch_once, prune_once
-from alerter.evaluation import evaluate_all
+from alerter.delivery.dispatch import dispatch_once, prune_once
+from alerter.evaluation.step import evaluate_all
 from quaywatch.settings import Settings
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from alerter import config_store
-from alerter.channel_config import bot_key, validate
-from alerter.dispatch import dispatch_once, flush_groups, route_events
+from alerter.delivery import store as delivery_store
+from alerter.delivery.channel_config import bot_key, validate
+from alerter.delivery.dispatch import dispatch_once, flush_groups, route_events
 from bench.common import bench_server, seeded_database, template_database
 from quaywatch.settings import Settings
 from tests.fakes.recording_receiver import RecordingReceiver
@@ -50,7 +50,7 @@ def _channel(engine: Engine, url: str, **fields: Any) -> int:
         **fields,
     }
     with engine.begin() as conn:
-        return config_store.create_channel(conn, values, "bench")
+        return delivery_store.create_channel(conn, values, "bench")
 
 
 def _events(engine: Engine, count: int, now: datetime) -> None:
@@ -125,8 +125,8 @@ def _drain_case(engine: Engine, per_minute: int | None) -> dict[str, Any]:
 
 def _latency_rule(engine: Engine) -> dict[int, str]:
     """A threshold rule no value breaches yet; returns its site series (id -> site)."""
-    from alerter import store
-    from alerter.rules import parse_rule
+    from alerter.rules import store
+    from alerter.rules.kinds import parse_rule
 
     with engine.begin() as conn:
         code = (
@@ -165,7 +165,7 @@ def _latency_rule(engine: Engine) -> dict[int, str]:
 
 
 def _latency_case(engine: Engine) -> dict[str, Any]:
-    from alerter.evaluation import evaluate_all
+    from alerter.evaluation.step import evaluate_all
 
     settings = Settings(database_url=engine.url.render_as_string(False), allow_private_urls=True)
     series = _latency_rule(engine)

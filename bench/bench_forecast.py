@@ -28,8 +28,8 @@ from sqlalchemy import Engine, text
 
 from bench.common import bench_server, median, seeded_database
 from forecaster.cycle import CycleOptions, run_cycle
-from forecaster.fast_path import FAST_CONFIG, fit_many
-from forecaster.prophet_model import fit, predict, silence_stan_logging
+from forecaster.prophet.batch import FAST_CONFIG, fit_many
+from forecaster.prophet.model import fit, predict, silence_stan_logging
 from forecaster.series import forecastable_series, load_histories
 from quaywatch.settings import Settings
 

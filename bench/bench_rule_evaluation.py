@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from alerter import store
-from alerter.evaluation import evaluate_all
-from alerter.inheritance import Override
-from alerter.queries import get_rule
-from alerter.rules import parse_rule
+from alerter.evaluation.step import evaluate_all
+from alerter.rules import store
+from alerter.rules.inheritance import Override
+from alerter.rules.kinds import parse_rule
+from alerter.rules.reads import get_rule
 from bench.common import bench_server, median, seeded_database, timed
 from quaywatch.settings import Settings
 

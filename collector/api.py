@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 from sqlalchemy import text
 
 from collector.events import CONFLICT_REASON, CargoEvent, FieldError, TimePolicy, parse_items
@@ -13,6 +13,7 @@ from collector.store import save_events
 from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
+from quaywatch.http_api import bad_arg, in_subtree, int_arg, jsonable, node_path, principal
 from quaywatch.openapi import body
 from quaywatch.request_body import request_items
 from quaywatch.web import app_engine, app_settings, app_telemetry, batch_answer
@@ -36,6 +37,12 @@ def read_batch(noun: str) -> tuple[list[Any], list[FieldError]]:
     return items, errors
 
 
+def time_policy() -> TimePolicy:
+    """How far event times may run ahead of the clock, and the zone of naive ones (settings)."""
+    settings = app_settings()
+    return TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
+
+
 def _visible_sites(node_id: str) -> set[str]:
     with app_engine().connect() as conn:
         rows = conn.execute(
@@ -50,12 +57,10 @@ def _visible_sites(node_id: str) -> set[str]:
 @body(CargoEvent, many=True)
 def ingest_events() -> Any:
     """Store a batch of cargo events (JSON array or NDJSON); 202 after commit."""
-    settings = app_settings()
     items, decode_errors = read_batch("events")
     failed_lines = {error.index for error in decode_errors}
-    policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
     valid, errors = parse_items(
-        items, policy, known_sites=_visible_sites(g.principal.node_id), skip=failed_lines
+        items, time_policy(), known_sites=_visible_sites(principal().node_id), skip=failed_lines
     )
     errors += decode_errors
     received_at = datetime.now(UTC)
@@ -85,10 +90,8 @@ def _check_visible(node_id: str) -> None:
     """404 unless the node is in the token's subtree. The answer is the one an absent object
     gets and names only what the URL named: a foreign lot's 404 must not reveal its site."""
     with app_engine().connect() as conn:
-        row = conn.execute(
-            text("SELECT path FROM org_node WHERE node_id = :n"), {"n": node_id}
-        ).first()
-    if row is None or g.principal.node_id not in row[0]:
+        path = node_path(conn, node_id)
+    if not in_subtree(path):
         asked = next(iter((request.view_args or {}).items()), None)
         detail = f"no {asked[0].removesuffix('_id')} {asked[1]!r}" if asked else "not found"
         raise ApiError(404, "Not found", detail)
@@ -109,7 +112,7 @@ def find_lot() -> Any:
     """A lot by `?lot_id=`: the same answer as GET /lots/<lot_id>, for any id whatever it holds."""
     lot_id = request.args.get("lot_id")
     if not lot_id:
-        raise ApiError(400, "Invalid parameter", "lot_id: is required")
+        raise bad_arg("lot_id", "is required")
     return get_lot(lot_id)
 
 
@@ -121,9 +124,7 @@ def get_lot(lot_id: str) -> Any:
     A lot is one visit of a container or consignment at a site; `visits` lists every visit of
     this lot id the token may see, and `?site_id=` and `?visit_no=` pick one of them."""
     site_id = request.args.get("site_id")
-    visit_no = request.args.get("visit_no")
-    if visit_no is not None and not (visit_no.isdigit() and 0 < int(visit_no) < 2**31):
-        raise ApiError(400, "Invalid parameter", "visit_no: must be a whole number from 1")
+    visit_no = int_arg("visit_no", None, 1, 2**31 - 1)
     with app_engine().connect() as conn:
         rows = (
             conn.execute(
@@ -133,27 +134,24 @@ def get_lot(lot_id: str) -> Any:
                     " WHERE l.lot_id = :id AND :root = ANY (n.path)"
                     " ORDER BY l.last_event_at DESC NULLS LAST, l.site_id, l.visit_no DESC"
                 ),
-                {"id": lot_id, "root": g.principal.node_id},
+                {"id": lot_id, "root": principal().node_id},
             )
             .mappings()
             .all()
         )
     visits = [
-        {
-            k: _json_value(row[k])
-            for k in ("site_id", "visit_no", "stage", "arrived_at", "removed_at")
-        }
+        {k: jsonable(row[k]) for k in ("site_id", "visit_no", "stage", "arrived_at", "removed_at")}
         for row in rows
     ]
     chosen = [
         row
         for row in rows
         if (site_id is None or row["site_id"] == site_id)
-        and (visit_no is None or row["visit_no"] == int(visit_no))
+        and (visit_no is None or row["visit_no"] == visit_no)
     ]
     if not chosen:
         raise ApiError(404, "Not found", f"no lot {lot_id!r}")
-    return {**{key: _json_value(value) for key, value in chosen[0].items()}, "visits": visits}
+    return {**jsonable(chosen[0]), "visits": visits}
 
 
 @bp.get("/nodes")
@@ -169,7 +167,7 @@ def list_nodes() -> Any:
         sql += " AND level = :level"
     with app_engine().connect() as conn:
         rows = conn.execute(
-            text(sql + " ORDER BY path"), {"root": g.principal.node_id, "level": level}
+            text(sql + " ORDER BY path"), {"root": principal().node_id, "level": level}
         )
         return {"items": [dict(row) for row in rows.mappings()]}
 
@@ -194,7 +192,7 @@ def list_indicators() -> Any:
     """The indicator catalogue."""
     with app_engine().connect() as conn:
         rows = conn.execute(text("SELECT * FROM indicator ORDER BY theme, code")).mappings()
-        return {"items": [{k: _json_value(v) for k, v in row.items()} for row in rows]}
+        return {"items": jsonable(list(rows))}
 
 
 @bp.get("/metrics/<node_id>/<indicator>")
@@ -202,9 +200,7 @@ def list_indicators() -> Any:
 def get_metric(node_id: str, indicator: str) -> Any:
     """Recent points of one indicator at one node."""
     _check_visible(node_id)
-    hours = request.args.get("hours", "24")
-    if not hours.isdigit() or not 0 < int(hours) <= 24 * 90:
-        raise ApiError(400, "Invalid parameter", "hours: must be a whole number from 1 to 2160")
+    hours = int_arg("hours", 24, 1, 24 * 90)
     with app_engine().connect() as conn:
         rows = conn.execute(
             text(
@@ -212,11 +208,7 @@ def get_metric(node_id: str, indicator: str) -> Any:
                 " WHERE s.node_id = :n AND s.indicator_code = :i"
                 " AND p.time > now() - make_interval(hours => :h) ORDER BY p.time"
             ),
-            {"n": node_id, "i": indicator, "h": int(hours)},
+            {"n": node_id, "i": indicator, "h": hours},
         )
         points = [{"time": row[0].isoformat(), "value": row[1]} for row in rows]
     return {"node_id": node_id, "indicator": indicator, "points": points}
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value

@@ -31,7 +31,7 @@ def _when(value: str) -> datetime:
 @pass_context
 def import_file(ctx: Context, path: Path, fmt: str, batch: int) -> None:
     """Import cargo events from a CSV or NDJSON file, streaming; bad lines are reported by number."""
-    from collector.file_import import import_file as run_import
+    from collector.intake.cargo_events import import_file as run_import
 
     summary = run_import(ctx.engine, ctx.settings, path, fmt, batch, echo=click.echo)
     click.echo(summary.describe())
@@ -142,7 +142,7 @@ def feeds_add(
     interval_s: int,
 ) -> None:
     """Add or update a station feed."""
-    from collector.station_feeds import FeedConfig, upsert_feed
+    from collector.intake.cargo_events import FeedConfig, upsert_feed
 
     with ctx.engine.begin() as conn:
         upsert_feed(
@@ -156,7 +156,7 @@ def feeds_add(
 @pass_context
 def feeds_pull(ctx: Context) -> None:
     """Poll every feed that is due, once."""
-    from collector.station_feeds import poll_due
+    from collector.intake.cargo_events import poll_due
 
     for outcome in poll_due(ctx.engine, ctx.settings):
         click.echo(outcome.describe())

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from collector.intake.cargo_events import poll_due
 from collector.rollup import RetentionPolicy, apply_retention, metrics_cycle, rollup_hourly
-from collector.station_feeds import poll_due
 from quaywatch.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,61 +1,22 @@
 """The forecaster's HTTP reads: latest forecasts, predicted threshold crossings, lot breach
 predictions. Every route needs the ``read`` scope and shows only the token's subtree
-(``g.principal.node_id`` in the node's ``org_node.path``)."""
+(quaywatch.http_api: the token's node in the node's ``org_node.path``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 from sqlalchemy import text
 
 from quaywatch.auth import require
 from quaywatch.errors import ApiError
+from quaywatch.http_api import float_arg, jsonable, node_arg, visible_node
 from quaywatch.web import app_engine
 
 bp = Blueprint("forecaster", __name__, url_prefix="/api/v1")
 
 MAX_LIMIT = 10_000
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _row(mapping: Any) -> dict[str, Any]:
-    return {key: _json(value) for key, value in mapping.items()}
-
-
-def _visible_root() -> str:
-    """The subtree to list: ``?node=`` when it lies inside the token's subtree, else 404."""
-    node = request.args.get("node") or g.principal.node_id
-    _check_visible(node)
-    return str(node)
-
-
-def _check_visible(node_id: str) -> None:
-    with app_engine().connect() as conn:
-        path = conn.execute(
-            text("SELECT path FROM org_node WHERE node_id = :n"), {"n": node_id}
-        ).scalar()
-    if path is None or g.principal.node_id not in path:
-        raise ApiError(404, "Not found", f"no node {node_id!r}")
-
-
-def _number(name: str, default: float, low: float, high: float) -> float:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise ApiError(
-            400, "Invalid parameter", f"{name}: must be a number from {low:g} to {high:g}"
-        )
-    return value
 
 
 _FORECAST_SQL = """
@@ -69,8 +30,8 @@ WHERE s.node_id = :n AND s.indicator_code = :i
 @require("read")
 def get_forecast(node_id: str, indicator: str) -> Any:
     """The latest forecast of one series: run, fit facts, and one row per target hour."""
-    _check_visible(node_id)
     with app_engine().connect() as conn:
+        visible_node(conn, node_id)
         model = conn.execute(text(_FORECAST_SQL), {"n": node_id, "i": indicator}).mappings().first()
         if model is None:
             raise ApiError(404, "Not found", f"no forecast for {indicator!r} at {node_id!r}")
@@ -81,8 +42,8 @@ def get_forecast(node_id: str, indicator: str) -> Any:
             ),
             {"s": model["series_id"], "r": model["run_id"]},
         ).mappings()
-        body = {"node_id": node_id, "indicator": indicator, **_row(model)}
-        body["rows"] = [_row(r) for r in rows]
+        body = {"node_id": node_id, "indicator": indicator, **jsonable(model)}
+        body["rows"] = jsonable(list(rows))
     return body
 
 
@@ -109,12 +70,12 @@ def list_crossings() -> Any:
     with a crossing time), ``hours`` (how far back a run may be; default 2, the alerter's
     ``max_forecast_age``), ``limit``.
     """
-    root = _visible_root()
-    hours = _number("hours", 2.0, 0.25, 24 * 30)
-    limit = int(_number("limit", 1000, 1, MAX_LIMIT))
-    params = {"root": root, "seconds": hours * 3600, "indicator": request.args.get("indicator")}
     with app_engine().connect() as conn:
-        rows = [_row(r) for r in conn.execute(text(_CROSSINGS_SQL), params).mappings()]
+        root = node_arg(conn)
+        hours = float_arg("hours", 2.0, 0.25, 24 * 30)
+        limit = int(float_arg("limit", 1000, 1, MAX_LIMIT))
+        params = {"root": root, "seconds": hours * 3600, "indicator": request.args.get("indicator")}
+        rows = jsonable(list(conn.execute(text(_CROSSINGS_SQL), params).mappings()))
     if request.args.get("predicted") == "true":
         rows = [r for r in rows if r["crossing_at"] is not None]
     rows.sort(key=lambda r: (r["crossing_at"] is None, r["crossing_at"] or "", r["node_id"]))
@@ -143,12 +104,11 @@ LIMIT :limit
 def list_breach_predictions() -> Any:
     """The newest breach prediction of each held hazardous lot in the subtree, most likely
     first. Query: ``node``, ``min_probability`` (default 0), ``limit``."""
-    root = _visible_root()
-    params = {
-        "root": root,
-        "min_probability": _number("min_probability", 0.0, 0.0, 1.0),
-        "limit": int(_number("limit", 1000, 1, MAX_LIMIT)),
-    }
     with app_engine().connect() as conn:
+        params = {
+            "root": node_arg(conn),
+            "min_probability": float_arg("min_probability", 0.0, 0.0, 1.0),
+            "limit": int(float_arg("limit", 1000, 1, MAX_LIMIT)),
+        }
         rows = conn.execute(text(_PREDICTIONS_SQL), params).mappings()
-        return {"node": root, "items": [_row(r) for r in rows]}
+        return {"node": params["root"], "items": jsonable(list(rows))}

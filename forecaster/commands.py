@@ -124,7 +124,7 @@ def backtest(ctx: Context, /, **options: Any) -> None:
     Without --csv: the database's hourly metrics and lots (the simulator's history, with its
     ground truth). With --csv FILE --threshold X: one external timestamp,value series.
     """
-    from forecaster.backtest_report import run_backtest
+    from forecaster.backtest.report import run_backtest
 
     if options["csv_path"] and options["threshold"] is None:
         raise click.UsageError("--csv needs --threshold")

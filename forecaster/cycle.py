@@ -6,7 +6,7 @@ Steps (one replica at a time, under the ``forecaster.cycle`` advisory lock):
 2. stream each series' window from ``metric_hourly`` (``series``); a window identical to the
    one the stored model saw (``data_hash``) is *reused*: its forecast stands, so the three
    cycles inside each hour cost no fits (fit less often, predict from what is stored);
-3. fit and predict the rest on a process pool (``fast_path.fit_many``), warm-started from the
+3. fit and predict the rest on a process pool (``prophet.batch.fit_many``), warm-started from the
    stored parameters; a failing series is recorded in ``forecast_failure`` and skipped;
 4. for each threshold a rule watches (``targets``), the first crossing under the indicator's
    decision rule, with lead and calibrated probability (``decision``);
@@ -31,8 +31,8 @@ from sqlalchemy.engine import Connection
 
 from forecaster import lot_risk, store
 from forecaster.decision import DEFAULT_RULE, Decision, DecisionRule, decide
-from forecaster.fast_path import FAST_CONFIG, SeriesResult, fit_many
-from forecaster.prophet_model import ProphetConfig
+from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
+from forecaster.prophet.model import ProphetConfig
 from forecaster.series import (
     SeriesKey,
     data_hash,

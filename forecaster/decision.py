@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecaster.backtest import Score
+from forecaster.backtest.scoring import Score
 from forecaster.threshold_crossing import Calibration, Direction, Rule, probabilities_of
 
 HOUR = pd.Timedelta(hours=1)

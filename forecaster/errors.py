@@ -4,7 +4,7 @@
     ├── ForecastSkipped           not enough usable data: an expected outcome, not a bug
     └── ModelFormatError          a stored model cannot be read (unknown ``format_version``)
 
-Functions raise; the caller (``fast_path.fit_many`` or the DB glue) records the reason.
+Functions raise; the caller (``prophet.batch.fit_many`` or the DB glue) records the reason.
 """
 
 from __future__ import annotations

@@ -105,8 +105,8 @@ def plot_series(
     its rules watch plus ``thresholds``, and what happened after ``at`` when the database has
     it. Returns the decisions drawn. Raises ``LookupError`` for an unknown series."""
     from forecaster.decision import DEFAULT_RULE, decide
-    from forecaster.fast_path import FAST_CONFIG
-    from forecaster.prophet_model import fit, predict
+    from forecaster.prophet.batch import FAST_CONFIG
+    from forecaster.prophet.model import fit, predict
     from forecaster.series import forecastable_series, hour_floor, load_histories
     from forecaster.store import load_decisions
     from forecaster.targets import Target, targets_for

@@ -20,14 +20,14 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from forecaster.backtest import Score
+from forecaster.backtest.scoring import Score
 from forecaster.decision import Decision, DecisionRule
 from forecaster.series import rows_frame
 from forecaster.threshold_crossing import Calibration
 
 WARM_START_FORMAT = 1
 """Version of the ``forecast_model.warm_start`` document: ``{k, m, sigma_obs, delta, beta}``
-floats and lists from ``prophet_model.warm_start_params``. Rows of other versions are ignored
+floats and lists from ``prophet.model.warm_start_params``. Rows of other versions are ignored
 (the series is fitted cold), never misread."""
 
 

@@ -1,10 +1,11 @@
-"""Write grafana/dashboards/*.json from the definitions in scripts/dashboards/.
+"""Write grafana/dashboards/*.json from the definitions in grafana/generator/.
 
-    python scripts/build_dashboards.py            # regenerate
-    python scripts/build_dashboards.py --check    # exit 1 when the committed JSON is stale
+    python -m grafana.build            # regenerate: make dashboards
+    python -m grafana.build --check    # exit 1 when the committed JSON is stale
 
 The JSON is stable (sorted keys, two-space indent, trailing newline), so a regenerated file
-differs from the committed one only when a definition changed.
+differs from the committed one only when a definition changed. Importing this module writes
+nothing; only ``main`` and ``write_dashboards`` do.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ import json
 import sys
 from pathlib import Path
 
+from grafana.generator import DASHBOARDS
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script: make `scripts.dashboards` importable
-    sys.path.insert(0, str(ROOT))
-
-from scripts.dashboards import DASHBOARDS  # noqa: E402
-
 OUT_DIR = ROOT / "grafana" / "dashboards"
 
 

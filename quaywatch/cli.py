@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from quaywatch.optional import import_optional
-from quaywatch.settings import Settings, SettingsError, load_settings
+from quaywatch.settings import Settings, SettingsError, load_settings, read_file
 
 # Each package adds its own commands; a package that is absent adds none.
 COMMAND_MODULES = (
@@ -30,7 +32,7 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             try:
-                self._settings = load_settings()
+                self._settings = load_settings(_environment())
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._settings
@@ -42,6 +44,22 @@ class Context:
 
             self._engine = make_engine(self.settings)
         return self._engine
+
+
+# Written by `make run` inside the checkout: the local cluster's URL, so the checkout's own
+# .venv/bin/quaywatch works with no variable set.
+LOCAL_ENV = Path(__file__).resolve().parent.parent / ".quaywatch" / "local.env"
+
+
+def _environment() -> dict[str, str]:
+    """The environment, or, when it names no database, the local `make run` database (and the
+    command says so, since which database a command writes to matters)."""
+    env = dict(os.environ)
+    if "DATABASE_URL" in env or "QUAYWATCH_CONFIG" in env or not LOCAL_ENV.is_file():
+        return env
+    url = read_file(LOCAL_ENV).get("DATABASE_URL", "?")
+    click.echo(f"using the local database of `make run`: {url} (from {LOCAL_ENV})", err=True)
+    return {**env, "QUAYWATCH_CONFIG": str(LOCAL_ENV)}
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
@@ -98,7 +116,7 @@ def db_seed(ctx: Context) -> None:
 
 def _seed_default_rules(conn: Any) -> int:
     try:
-        from alerter.defaults import seed_default_rules
+        from alerter.rules.defaults import seed_default_rules
     except ModuleNotFoundError:
         return 0
     return seed_default_rules(conn)

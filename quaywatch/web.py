@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from quaywatch.db import make_engine
+from quaywatch.db import Outage, make_engine
 from quaywatch.errors import ApiError
 from quaywatch.optional import import_optional
 from quaywatch.request_body import is_json, request_json
@@ -26,7 +26,7 @@ BLUEPRINTS = (
     "collector.api:bp",
     "forecaster.api:bp",
     "alerter.api:bp",
-    "alerter.delivery_api:bp",
+    "alerter.delivery.api:bp",
     "collector.risk.api:bp",
 )
 
@@ -53,12 +53,16 @@ class Telemetry:
         )
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> Flask:
+def create_app(
+    settings: Settings, engine: Engine | None = None, outage: Outage | None = None
+) -> Flask:
+    """The app; `outage` is shared with the service's other roles so an outage is logged once."""
     app = Flask("quaywatch")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["quaywatch.settings"] = settings
     app.extensions["quaywatch.engine"] = engine or make_engine(settings)
     app.extensions["quaywatch.telemetry"] = Telemetry()
+    app.extensions["quaywatch.outage"] = outage or Outage(app.logger)
     _register_errors(app)
     _register_health(app)
     for target in BLUEPRINTS:
@@ -128,8 +132,10 @@ def _register_errors(app: Flask) -> None:
         return problem(ApiError(error.code or 500, error.name, detail, headers=headers))
 
     def unavailable(error: Exception) -> Response:
-        # Nothing was committed: the client may retry the same request later.
-        app.logger.warning("database unavailable: %s", type(error).__name__)
+        # Nothing was committed: the client may retry the same request later. One log line
+        # per outage, not one per request.
+        if not app.extensions["quaywatch.outage"].failed("the API", error):
+            app.logger.warning("database unavailable: %s", type(error).__name__)
         return problem(
             ApiError(
                 503,
@@ -187,6 +193,16 @@ def _register_errors(app: Flask) -> None:
 
     app.register_error_handler(OperationalError, unavailable)
     app.register_error_handler(psycopg.OperationalError, unavailable)
+
+    @app.after_request
+    def database_answered(response: Response) -> Response:
+        # An answer that needed the database (a token was checked, or readiness) means it is
+        # back; /healthz and the documentation never touch it.
+        outage = app.extensions["quaywatch.outage"]
+        touched = request.path == "/readyz" or getattr(g, "principal", None) is not None
+        if outage.down and touched and response.status_code < 500:
+            outage.ok()
+        return response
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError) -> Response:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from alerter import store
-from alerter.rules import parse_rule
+from alerter.rules import store
+from alerter.rules.kinds import parse_rule
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TEST_ACTOR = store.Actor("test")

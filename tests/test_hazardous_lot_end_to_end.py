@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from alerter.defaults import seed_default_rules
-from alerter.dispatch import dispatch_once
-from alerter.evaluation import evaluate_all
+from alerter.delivery.dispatch import dispatch_once
+from alerter.evaluation.step import evaluate_all
+from alerter.rules.defaults import seed_default_rules
 from collector.rollup import metrics_cycle
 from tests.alerter.helpers import FAST, create_channel
 from tests.fakes.recording_receiver import RecordingReceiver

@@ -1,4 +1,4 @@
-"""Notification channels: one module per kind, listed in one registry (STYLE.md G1).
+"""Notification channels: one module per kind, one registry (STYLE.md G1); write nothing.
 
 ``CHANNEL_KINDS`` maps kind -> (display name, "module:Class"). Classes are imported on first
 use, so importing this package loads neither requests nor Jinja2 (G7).

@@ -1,4 +1,4 @@
-"""Alertmanager peer: push alerts to ``POST {url}/api/v2/alerts`` (reference §2.2).
+"""Alertmanager peer: push alerts to ``POST {url}/api/v2/alerts`` (reference §2.2); no tables.
 
 The body is a JSON array of postable alerts (``api/v2/openapi.yaml`` ``postableAlert``).
 Alertmanager resolves an alert whose ``endsAt`` has passed, and one it stops hearing about

@@ -1,4 +1,4 @@
-"""``Channel``: render a context into vendor payloads, send them, classify the answer.
+"""``Channel``: render a context into payloads, send, classify the answer; writes nothing.
 
 A subclass sets ``kind``, ``Config``, ``template`` and ``byte_limit`` and overrides only
 ``build_payload`` (payload building), ``sign`` (signing) and ``classify`` (the vendor's

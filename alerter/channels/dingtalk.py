@@ -1,4 +1,4 @@
-"""DingTalk custom robot (钉钉自定义机器人): markdown, a signed URL, errcode answers.
+"""DingTalk custom robot (钉钉自定义机器人): markdown, signed URL, errcode answers; no tables.
 
 Sending: https://open.dingtalk.com/document/orgapp/custom-robot-access
 Signing: https://open.dingtalk.com/document/robots/customize-robot-security-settings

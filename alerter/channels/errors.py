@@ -1,4 +1,4 @@
-"""The one error a channel raises, and what the caller should do about it.
+"""The one error a channel raises, and what the caller should do about it; no tables.
 
 Error tree (one class: the caller branches on ``outcome``, not on the type)::
 

@@ -1,4 +1,4 @@
-"""Feishu / Lark custom bot (飞书自定义机器人): interactive card, signed body, ``code`` answers.
+"""Feishu / Lark bot (飞书自定义机器人): interactive card, signed body, ``code`` answers; no tables.
 
 https://open.feishu.cn/document/client-docs/bot-v3/add-custom-bot (Lark: open.larksuite.com).
 """

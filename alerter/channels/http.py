@@ -1,4 +1,4 @@
-"""Outbound HTTP for channels: address checks, redaction, Retry-After, one session wrapper.
+"""Outbound HTTP for channels: address checks, redaction, Retry-After, a session; no tables.
 
 A channel URL is a credential (DingTalk ``access_token=``, WeCom ``key=``, the Slack and Feishu
 path), so nothing here puts a URL or a token into an error message or a log line unredacted.

@@ -1,4 +1,4 @@
-"""``build_context(group)``: the one context every channel template receives (STYLE.md G4).
+"""``build_context(group)``: the one context every template receives (STYLE.md G4); no tables.
 
 Input is a plain view of an alert group, free of the database. Labels we read:
 ``alertname``, ``severity`` (critical|warning|info), ``site``/``site_name``,

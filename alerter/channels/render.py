@@ -1,4 +1,4 @@
-"""Jinja2 rendering and byte-limit splitting, shared by the text channels.
+"""Jinja2 rendering and byte-limit splitting, shared by the text channels; writes nothing.
 
 Templates live in ``templates/`` beside this module and are named ``<kind>.<fmt>.j2``; the
 wording shared by every IM channel is in ``title.<lang>.j2`` and ``body.<lang>.j2`` (G4).

@@ -1,4 +1,4 @@
-"""Classification helpers shared by the channels' ``classify`` methods.
+"""Classification helpers shared by the channels' ``classify`` methods; writes nothing.
 
 ``http_error`` is the generic rule (Alertmanager's Retrier): 2xx ok, 429 rate limited,
 408/5xx retryable, anything else permanent. Vendors that answer HTTP 200 with an error code

@@ -1,4 +1,4 @@
-"""Slack incoming webhook: header + mrkdwn section blocks; Slack answers "ok" or an error name.
+"""Slack incoming webhook: header + mrkdwn blocks; answers "ok" or an error name; no tables.
 
 https://api.slack.com/messaging/webhooks#handling_errors . No outbound signing: Slack's
 signing secret only verifies requests coming from Slack.

@@ -1,4 +1,4 @@
-"""Generic webhook: Alertmanager webhook v4 JSON, optionally HMAC-signed.
+"""Generic webhook: Alertmanager webhook v4 JSON, optionally HMAC-signed; writes nothing.
 
 Body: prometheus/alertmanager ``notify/webhook/webhook.go`` ``Message`` (version "4"; reference
 §2.1), built in code because it is data, not wording. Signing follows Grafana's

@@ -1,4 +1,4 @@
-"""WeCom group robot (企业微信群机器人): markdown, the ``key`` in the URL, errcode answers.
+"""WeCom group robot (企业微信群机器人): markdown, ``key`` in the URL, errcode answers; no tables.
 
 https://developer.work.weixin.qq.com/document/path/91770 ; no signing: the key is the
 credential, with an optional IP allowlist.

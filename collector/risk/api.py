@@ -14,30 +14,31 @@ from typing import Any, Literal
 from flask import Blueprint, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api import _visible_sites, read_batch
-from collector.events import FieldError, TimePolicy
+from collector.api import _visible_sites, read_batch, time_policy
+from collector.events import FieldError
 from collector.risk import queue
-from collector.risk.api_rules import rules_bp
-from collector.risk.api_support import (
-    actor,
-    body,
-    bool_arg,
-    float_arg,
-    jsonable,
-    page,
-    page_args,
-    principal,
-    time_arg,
-    visible_node,
-)
+from collector.risk.api_rules import actor, rules_bp
 from collector.risk.declarations import Declaration, load_rates, parse_indexed
 from collector.risk.features import FEATURES
 from collector.risk.store import save_declarations
 from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
+from quaywatch.http_api import (
+    bad_arg,
+    body,
+    bool_arg,
+    float_arg,
+    int_arg,
+    jsonable,
+    node_arg,
+    offset_page,
+    page_args,
+    principal,
+    time_arg,
+)
 from quaywatch.openapi import body as documented
-from quaywatch.web import app_engine, app_settings, batch_answer
+from quaywatch.web import app_engine, batch_answer
 
 bp = Blueprint("risk", __name__, url_prefix="/api/v1")
 bp.register_blueprint(rules_bp)
@@ -57,9 +58,8 @@ def _error(error: FieldError) -> dict[str, Any]:
 @documented(Declaration, many=True)
 def ingest_declarations() -> Any:
     """Store and screen declarations (JSON array or NDJSON); 202 once flags are committed."""
-    settings = app_settings()
     items, decode_errors = read_batch("declarations")
-    policy = TimePolicy(timedelta(seconds=settings.max_clock_skew_s), settings.naive_timezone)
+    policy = time_policy()
     with app_engine().connect() as conn:
         rates = load_rates(conn)
     sites = _visible_sites(principal().node_id)
@@ -97,24 +97,20 @@ def risk_queue() -> Any:
     """Flagged declarations in a subtree, highest score first, with their flags and review."""
     feature = request.args.get("feature") or None
     if feature is not None and feature not in (*FEATURES, "rule"):
-        raise ApiError(
-            400, "Invalid parameter", f"feature: must be one of {', '.join(FEATURES)}, rule"
-        )
-    rule_id = request.args.get("rule_id")
-    if rule_id is not None and not rule_id.isdigit():
-        raise ApiError(400, "Invalid parameter", "rule_id: must be a whole number")
+        raise bad_arg("feature", f"must be one of {', '.join(FEATURES)}, rule")
+    rule_id = int_arg("rule_id")
     limit, offset = page_args()
     with app_engine().connect() as conn:
         where = queue.QueueFilter(
-            node_id=visible_node(conn, request.args.get("node")),
+            node_id=node_arg(conn),
             since=time_arg("since") or datetime.now(UTC) - QUEUE_WINDOW,
             feature=feature,
             min_score=float_arg("min_score"),
             reviewed=bool_arg("reviewed"),
-            rule_id=int(rule_id) if rule_id else None,
+            rule_id=rule_id,
         )
         items = queue.list_queue(conn, where, limit + 1, offset)
-    return page(items, limit, offset)
+    return offset_page(items, limit, offset)
 
 
 @bp.get("/risk/declarations/<path:declaration_id>")
@@ -156,5 +152,5 @@ def review_flag(flag_id: int) -> Any:
 def precision_by_feature() -> Any:
     """Confirmed / reviewed per feature among flagged declarations in a subtree."""
     with app_engine().connect() as conn:
-        node = visible_node(conn, request.args.get("node"))
+        node = node_arg(conn)
         return {"node_id": node, "items": queue.feature_precision(conn, node)}

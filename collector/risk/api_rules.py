@@ -14,34 +14,39 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from collector.risk import queue, rules
-from collector.risk.api_support import (
-    actor,
+from collector.risk.rules import Actor
+from quaywatch.auth import require
+from quaywatch.errors import ApiError
+from quaywatch.http_api import (
     body,
     inline_schema,
     jsonable,
+    node_access,
     node_path,
-    page,
+    offset_page,
     page_args,
     principal,
     visible_node,
 )
-from quaywatch.auth import require
-from quaywatch.errors import ApiError
 from quaywatch.openapi import body as documented
 from quaywatch.web import app_engine
 
 rules_bp = Blueprint("risk_rules", __name__)
 
 
+def actor() -> Actor:
+    """The request's token as the author of a change (for the risk API's writes)."""
+    who = principal()
+    return Actor(name=who.name, token_id=who.token_id, node_id=who.node_id)
+
+
 def _visible(conn: Connection, rule_id: int) -> tuple[dict[str, Any], bool]:
     """(rule, editable); 404 unless the rule's node is in the caller's subtree or above it."""
     rule = rules.get_rule(conn, rule_id)
     if rule is not None:
-        path = node_path(conn, rule["node_id"]) or ()
-        if principal().node_id in path:
-            return rule, True
-        if rule["node_id"] in (node_path(conn, principal().node_id) or ()):
-            return rule, False
+        editable = node_access(conn, rule["node_id"])
+        if editable is not None:
+            return rule, editable
     raise ApiError(404, "Not found", f"no risk rule {rule_id} visible to this token")
 
 
@@ -73,7 +78,7 @@ def list_rules() -> Any:
             ),
             {"me": me, "above": above, "limit": limit + 1, "offset": offset},
         ).mappings()
-        return page([dict(row) for row in rows], limit, offset)
+        return offset_page([dict(row) for row in rows], limit, offset)
 
 
 @rules_bp.post("/risk/rules")

@@ -30,7 +30,7 @@ def declarations() -> None:
 @pass_context
 def import_file(ctx: Context, path: Path, fmt: str, batch: int) -> None:
     """Import and screen declarations from a CSV or NDJSON file; bad lines are reported."""
-    from collector.risk.file_import import import_declarations
+    from collector.risk.intake import import_declarations
 
     summary = import_declarations(ctx.engine, ctx.settings, path, fmt, batch, echo=click.echo)
     click.echo(summary.describe().replace("events", "declarations"))
@@ -114,7 +114,7 @@ def feeds_add(
     interval_s: int,
 ) -> None:
     """Add or update a declaration feed."""
-    from collector.risk.feeds import DeclarationFeed, upsert_feed
+    from collector.risk.intake import DeclarationFeed, upsert_feed
 
     feed = DeclarationFeed(feed_id, url, auth_header, auth_secret, cursor_param, interval_s)
     with ctx.engine.begin() as conn:
@@ -126,7 +126,7 @@ def feeds_add(
 @pass_context
 def feeds_pull(ctx: Context) -> None:
     """Poll every declaration feed that is due, once."""
-    from collector.risk.feeds import poll_due
+    from collector.risk.intake import poll_due
 
     for outcome in poll_due(ctx.engine, ctx.settings):
         click.echo(outcome.describe().replace("events", "declarations"))

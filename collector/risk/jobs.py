@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from collector.risk.feeds import poll_due
+from collector.risk.intake import poll_due
 from quaywatch.settings import Settings
 
 log = logging.getLogger(__name__)

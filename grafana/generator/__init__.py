@@ -1,11 +1,11 @@
-"""Dashboard definitions for Grafana, generated into grafana/dashboards/ by build_dashboards.py."""
+"""Dashboard definitions for Grafana, written into grafana/dashboards/ by grafana/build.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from scripts.dashboards import alerts, customs, forecast, national, port
+from grafana.generator import alerts, customs, forecast, national, port
 
 # File name (without .json) -> builder. The order is the order of the docs.
 DASHBOARDS: dict[str, Callable[[], dict[str, Any]]] = {

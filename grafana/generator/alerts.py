@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.common import COUNT_BAD, COUNT_WARN, any_of
-from scripts.dashboards.model import (
-    ALL_VALUE,
-    GREEN,
-    ORANGE,
-    RED,
-    Board,
-    Json,
-    override,
-    query_variable,
-    thresholds,
+from grafana.generator.common import (
+    COUNT_BAD,
+    COUNT_WARN,
+    any_of,
+    firing_alerts_sql,
+    firing_by_severity_sql,
+    severity_overrides,
 )
-from scripts.dashboards.panels import colored, stat, state_timeline, table, timeseries, value_map
+from grafana.generator.model import ALL_VALUE, GREEN, ORANGE, RED, Board, Json, query_variable
+from grafana.generator.panels import colored, stat, state_timeline, table, timeseries, value_map
 
 UID = "qw-alerts"
 FILTER = f"{any_of('customs_id', 'customs')} AND severity IN (${{severity:sqlstring}})"
@@ -33,13 +30,7 @@ VARIABLES = [
     },
 ]  # fmt: skip
 
-FIRING_NOW = f"""
-SELECT count(*) FILTER (WHERE severity = 'critical') AS "严重 critical",
-       count(*) FILTER (WHERE severity = 'warning') AS "预警 warning",
-       count(*) FILTER (WHERE severity = 'info') AS "提示 info"
-FROM reporting.alerts
-WHERE {FILTER}
-"""
+FIRING_NOW = firing_by_severity_sql(FILTER)
 
 TIMELINE = f"""
 SELECT time, alertname || ' · ' || node_label AS metric, state_code AS value
@@ -56,17 +47,7 @@ GROUP BY 1, 2
 ORDER BY 1, 2
 """
 
-FIRING_TABLE = f"""
-SELECT starts_at AS "开始 since",
-       severity AS "级别 severity",
-       alertname AS "告警 alert",
-       node_label AS "对象 node",
-       value AS "值 value",
-       summary AS "摘要 summary"
-FROM reporting.alerts
-WHERE {FILTER}
-ORDER BY severity_rank DESC, starts_at DESC
-"""
+FIRING_TABLE = firing_alerts_sql(FILTER)
 
 HISTORY = f"""
 SELECT time AS "时间 time",
@@ -147,8 +128,7 @@ def build() -> Json:
     board.row("现在 Now")
     board.add(stat(
         "正在告警 Firing now", "Alerts firing now, by severity.", FIRING_NOW, "short", COUNT_WARN,
-        overrides=[override("严重 critical", thresholds=thresholds((None, GREEN), (1, RED))),
-                   override("预警 warning", thresholds=thresholds((None, GREEN), (1, ORANGE)))],
+        overrides=severity_overrides(),
     ), 8, 6)  # fmt: skip
     per_hour = timeseries(
         "告警触发 Alerts fired per interval",

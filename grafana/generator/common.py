@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.model import GREEN, GREY, ORANGE, RED, Json, override, thresholds
+from grafana.generator.model import GREEN, GREY, ORANGE, RED, Json, override, thresholds
 
 # Indicator units (collector/metric_definitions.py) as Grafana unit ids.
 UNITS = {"h": "h", "%": "percent", "min": "m", "lots": "short", "lots/h": "short",
@@ -67,6 +67,32 @@ WHERE node_id = {node_sql}
 """
 
 
+def firing_by_severity_sql(where: str = "") -> str:
+    """One row: how many alerts fire now at each severity (of those matching `where`)."""
+    clause = f"WHERE {where}\n" if where else ""
+    return f"""
+SELECT count(*) FILTER (WHERE severity = 'critical') AS "严重 critical",
+       count(*) FILTER (WHERE severity = 'warning') AS "预警 warning",
+       count(*) FILTER (WHERE severity = 'info') AS "提示 info"
+FROM reporting.alerts
+{clause}"""
+
+
+def firing_alerts_sql(where: str) -> str:
+    """The alerts firing now that match `where`, worst first."""
+    return f"""
+SELECT starts_at AS "开始 since",
+       severity AS "级别 severity",
+       alertname AS "告警 alert",
+       node_label AS "对象 node",
+       value AS "值 value",
+       summary AS "摘要 summary"
+FROM reporting.alerts
+WHERE {where}
+ORDER BY severity_rank DESC, starts_at DESC
+"""
+
+
 STATUS_TEXT = """CASE status WHEN 0 THEN '正常 OK' WHEN 1 THEN '预警 Warning'
             WHEN 2 THEN '严重 Critical' ELSE '无数据 No data' END"""
 
@@ -81,6 +107,14 @@ FORECAST_NOTE = (
     "预测区间 Forecast band: the shaded band appears when the forecaster publishes its views "
     "(columns forecast_lower and forecast_band = upper - lower, stacked)."
 )
+
+
+def severity_overrides() -> list[Json]:
+    """Colours for the columns of `firing_by_severity_sql`: critical red, warning orange."""
+    return [
+        override("严重 critical", thresholds=COUNT_BAD),
+        override("预警 warning", thresholds=COUNT_WARN),
+    ]
 
 
 def forecast_band_overrides() -> list[Json]:

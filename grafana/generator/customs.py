@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.common import (
+from grafana.generator.common import (
     COUNT_BAD,
     COUNT_WARN,
     COUNTDOWN,
@@ -10,11 +10,12 @@ from scripts.dashboards.common import (
     STATUS,
     STATUS_TEXT,
     any_of,
+    firing_alerts_sql,
     latest_sql,
     series_sql,
 )
-from scripts.dashboards.model import ALL_VALUE, Board, Json, override, query_variable
-from scripts.dashboards.panels import colored, stat, table, timeseries
+from grafana.generator.model import ALL_VALUE, Board, Json, override, query_variable
+from grafana.generator.panels import colored, stat, table, timeseries
 
 UID = "qw-customs"
 OFFICE = any_of("office_id", "office")
@@ -67,17 +68,9 @@ ORDER BY hours_to_deadline
 LIMIT 100
 """
 
-ALERTS_SQL = f"""
-SELECT starts_at AS "开始 since",
-       severity AS "级别 severity",
-       alertname AS "告警 alert",
-       node_label AS "对象 node",
-       value AS "值 value",
-       summary AS "摘要 summary"
-FROM reporting.alerts
-WHERE customs_id = ${{customs:sqlstring}} AND (office_id IS NULL OR {OFFICE})
-ORDER BY severity_rank DESC, starts_at DESC
-"""
+ALERTS_SQL = firing_alerts_sql(
+    f"customs_id = ${{customs:sqlstring}} AND (office_id IS NULL OR {OFFICE})"
+)
 
 SITE_LEVEL = f"level = 'site' AND customs_id = ${{customs:sqlstring}} AND {OFFICE}"
 OFFICE_LEVEL = f"level = 'office' AND customs_id = ${{customs:sqlstring}} AND {OFFICE}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.model import Board, Json
-from scripts.dashboards.panels import text
+from grafana.generator.model import Board, Json
+from grafana.generator.panels import text
 
 UID = "qw-forecast"
 

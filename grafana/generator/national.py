@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.common import (
+from grafana.generator.common import (
     COUNT_BAD,
     COUNT_WARN,
     FORECAST_NOTE,
     NEUTRAL,
     STATUS,
     STATUS_TEXT,
+    firing_by_severity_sql,
     forecast_band_overrides,
     series_sql,
+    severity_overrides,
 )
-from scripts.dashboards.model import ORANGE, RED, Board, Json, override, thresholds
-from scripts.dashboards.panels import colored, geomap, stat, table, timeseries
+from grafana.generator.model import Board, Json
+from grafana.generator.panels import colored, geomap, stat, table, timeseries
 
 UID = "qw-national"
 
@@ -25,12 +27,7 @@ def _national_stat(title: str, description: str, code: str, unit: str, limits: J
     return panel
 
 
-FIRING_BY_SEVERITY = """
-SELECT count(*) FILTER (WHERE severity = 'critical') AS "严重 critical",
-       count(*) FILTER (WHERE severity = 'warning') AS "预警 warning",
-       count(*) FILTER (WHERE severity = 'info') AS "提示 info"
-FROM reporting.alerts
-"""
+FIRING_BY_SEVERITY = firing_by_severity_sql()
 
 MAP_SQL = f"""
 SELECT site_id, site_label, customs_label, lat, lon, status,
@@ -102,8 +99,7 @@ def build() -> Json:
     board.add(stat(
         "告警 Firing alerts by level",
         "Alerts firing now, by severity.", FIRING_BY_SEVERITY, "short", COUNT_WARN,
-        overrides=[override("严重 critical", thresholds=thresholds((None, "green"), (1, RED))),
-                   override("预警 warning", thresholds=thresholds((None, "green"), (1, ORANGE)))],
+        overrides=severity_overrides(),
     ), 8, 5)  # fmt: skip
     board.row("口岸状态 Site status")
     board.add(geomap(

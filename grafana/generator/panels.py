@@ -3,7 +3,7 @@ panel whose `options` and `fieldConfig.defaults.custom` validate against its pan
 
 from __future__ import annotations
 
-from scripts.dashboards.model import (
+from grafana.generator.model import (
     DATASOURCE,
     OK_THRESHOLDS,
     STATUS_THRESHOLDS,

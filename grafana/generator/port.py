@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts.dashboards.common import (
+from grafana.generator.common import (
     COUNT_BAD,
     COUNT_WARN,
     COUNTDOWN,
@@ -10,7 +10,7 @@ from scripts.dashboards.common import (
     latest_sql,
     series_sql,
 )
-from scripts.dashboards.model import (
+from grafana.generator.model import (
     ORANGE,
     RED,
     Board,
@@ -20,7 +20,7 @@ from scripts.dashboards.model import (
     sql_annotation,
     thresholds,
 )
-from scripts.dashboards.panels import colored, stat, table, timeseries
+from grafana.generator.panels import colored, stat, table, timeseries
 
 UID = "qw-port"
 SITE = "node_id = ${site:sqlstring}"

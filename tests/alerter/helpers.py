@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from alerter import config_store
-from alerter.channel_config import bot_key, validate
 from alerter.channels.message import fingerprint
-from alerter.retry import RetryPolicy
+from alerter.delivery import store as config_store
+from alerter.delivery.channel_config import bot_key, validate
+from alerter.delivery.sending.retry import RetryPolicy
 from tests.fakes.im_server import ImServer
 
 T0 = datetime(2026, 8, 22, 3, 0, 0, tzinfo=UTC)

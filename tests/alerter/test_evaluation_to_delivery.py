@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import text
 
-from alerter import store
-from alerter.dispatch import dispatch_once
-from alerter.evaluation import evaluate_all
-from alerter.rules import parse_rule
+from alerter.delivery.dispatch import dispatch_once
+from alerter.evaluation.step import evaluate_all
+from alerter.rules import store
+from alerter.rules.kinds import parse_rule
 from tests.alerter.helpers import FAST, create_channel
 from tests.fakes.recording_receiver import RecordingReceiver
 

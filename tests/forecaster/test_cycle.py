@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-import forecaster.fast_path
+import forecaster.prophet.batch
 from forecaster.cycle import CycleOptions, run_cycle
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
@@ -46,14 +46,14 @@ def add_forecast_rule(engine, indicator: str, threshold: float, horizon: float =
 
 @pytest.fixture
 def fit_fails_on_marker(monkeypatch):
-    real_fit = forecaster.fast_path.fit
+    real_fit = forecaster.prophet.batch.fit
 
     def fit(history, cfg=None, warm_start=None):
         if (history["y"] == MARKER).any():
             raise RuntimeError("optimizer blew up")
         return real_fit(history, cfg, warm_start)
 
-    monkeypatch.setattr(forecaster.fast_path, "fit", fit)
+    monkeypatch.setattr(forecaster.prophet.batch, "fit", fit)
 
 
 @pytest.fixture

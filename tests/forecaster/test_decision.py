@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forecaster.backtest import Score
+from forecaster.backtest.scoring import Score
 from forecaster.decision import CANDIDATES, DecisionRule, choose, decide
 from forecaster.threshold_crossing import Calibration
 

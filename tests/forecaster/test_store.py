@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import text
 
 from forecaster import store
-from forecaster.backtest import Score
+from forecaster.backtest.scoring import Score
 from forecaster.decision import DecisionRule
 from forecaster.threshold_crossing import Calibration
 

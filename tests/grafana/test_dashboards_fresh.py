@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts.build_dashboards import OUT_DIR, stale, write_dashboards
+from grafana.build import OUT_DIR, stale, write_dashboards
 
 
 def test_committed_dashboards_are_what_the_generator_writes(tmp_path: Path):

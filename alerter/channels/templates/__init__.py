@@ -1,1 +1,1 @@
-"""Jinja2 templates of the channels (a package only so that setuptools ships the .j2 files)."""
+"""Jinja2 templates of the channels (a package only so setuptools ships the .j2 files)."""

@@ -178,7 +178,7 @@ def test_a_declaration_id_with_a_slash_reads_back(client, auth, risk):
 def test_the_import_command_reports_conflicting_lines(tmp_path, risk, settings, engine):
     import json
 
-    from collector.risk.file_import import import_declarations
+    from collector.risk.intake import import_declarations
 
     path = tmp_path / "declarations.ndjson"
     a = risk.declaration(1)

@@ -1,0 +1,135 @@
+"""A channel row's config: validation, secret/readable split, masking, senders; no tables.
+
+The vendor's ``Config`` model (``alerter.channels.<kind>``) is the one definition of what a
+channel of that kind needs. Its ``SecretStr`` fields (the bot URL, signing secret, bearer
+token) are stored apart from the rest, are write-only through the API, and are shown masked:
+``https://oapi.dingtalk.com/********`` for a URL, ``********`` for the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from alerter.channels import load_channel_class
+from alerter.channels.base import Channel, ChannelConfig
+from alerter.channels.http import HttpClient
+
+MASK = "********"
+
+# Messages a minute and a second per bot, from the vendors' documents (reference §3 table):
+# DingTalk 20/min (then a 10-minute ban), WeCom 20/min, Feishu 100/min and 5/s, Slack about
+# 1/s. Webhook and Alertmanager receivers are ours to size: no limit unless configured.
+VENDOR_RATES: dict[str, tuple[int | None, int | None]] = {
+    "dingtalk": (20, None),
+    "wecom": (20, None),
+    "feishu": (100, 5),
+    "slack": (60, 1),
+    "webhook": (None, None),
+    "alertmanager": (None, None),
+}
+
+
+def config_model(kind: str) -> type[ChannelConfig]:
+    return load_channel_class(kind).Config
+
+
+def secret_fields(kind: str) -> frozenset[str]:
+    """Names of the fields of ``kind``'s config that hold credentials."""
+    model = config_model(kind)
+    return frozenset(
+        name for name, info in model.model_fields.items() if "SecretStr" in str(info.annotation)
+    )
+
+
+def validate(kind: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(readable config, secrets) from user input; raises pydantic.ValidationError.
+
+    ``allow_private`` is not the user's to set: settings.allow_private_urls decides it.
+    """
+    model = config_model(kind)
+    parsed = model.model_validate({**values, "allow_private": True})
+    dumped = parsed.model_dump(exclude={"allow_private"}, exclude_none=True)
+    secrets = secret_fields(kind)
+    readable = {k: v for k, v in dumped.items() if k not in secrets}
+    hidden = {
+        k: v.get_secret_value()
+        for k, v in dumped.items()
+        if k in secrets and isinstance(v, SecretStr)
+    }
+    return readable, hidden
+
+
+def masked(kind: str, config: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, Any]:
+    """The config as the API shows it: readable fields, and each secret masked."""
+    shown = dict(config)
+    for name in sorted(secret_fields(kind)):
+        if name not in secrets:
+            continue
+        shown[name] = mask_url(secrets[name]) if name == "url" else MASK
+    return shown
+
+
+def mask_url(url: str) -> str:
+    """Scheme and host only: the path and query of a bot URL are its credential."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}/{MASK}"
+
+
+def bot_key(kind: str, secrets: Mapping[str, str]) -> str:
+    """Identifies the bot behind a channel: two channels on one robot URL share its rate limit."""
+    url = secrets.get("url", "")
+    return hashlib.sha256(f"{kind}\n{url}".encode()).hexdigest()[:24]
+
+
+def rates(kind: str, rate_per_minute: int | None) -> tuple[int | None, int | None]:
+    """(per minute, per second) limits: the configured minute rate, else the vendor's."""
+    per_minute, per_second = VENDOR_RATES.get(kind, (None, None))
+    return (rate_per_minute or per_minute), per_second
+
+
+@dataclass(frozen=True)
+class ChannelRecord:
+    """A channel with its secrets, as dispatch and test sends need it."""
+
+    channel_id: int
+    node_id: str
+    name: str
+    kind: str
+    config: Mapping[str, Any]
+    secrets: Mapping[str, str]
+    lang: str = "zh"
+    rate_per_minute: int | None = None
+    fallback_channel_id: int | None = None
+    bot_key: str = ""
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any]) -> ChannelRecord:
+        return cls(
+            row["channel_id"],
+            row["node_id"],
+            row["name"],
+            row["kind"],
+            row["config"],
+            row["secrets"],
+            row["lang"],
+            row["rate_per_minute"],
+            row["fallback_channel_id"],
+            row["bot_key"],
+        )
+
+    @property
+    def secret_values(self) -> list[str]:
+        return [v for v in self.secrets.values() if v]
+
+    def build(self, allow_private: bool, client: HttpClient | None = None) -> Channel:
+        """The sender; raises pydantic.ValidationError if the stored config no longer fits."""
+        cls = load_channel_class(self.kind)
+        values = {**self.config, **self.secrets, "allow_private": allow_private}
+        return cls(values, client=client)

@@ -1,0 +1,60 @@
+"""``quaywatch channels list`` and ``channels test <id>``; a test send records its attempt.
+
+The lead's cli.main wires ``register`` like each package's commands module.
+"""
+
+from __future__ import annotations
+
+import click
+
+from quaywatch.cli import Context, pass_context
+
+
+def register(cli: click.Group) -> None:
+    """Add the ``channels`` group to the ``quaywatch`` command."""
+    cli.add_command(channels)
+
+
+@click.group()
+def channels() -> None:
+    """Notification channels: list them, send a test message."""
+
+
+@channels.command("list")
+@click.option("--node", "node_id", default="CN", show_default=True, help="Only this subtree.")
+@pass_context
+def list_channels(ctx: Context, node_id: str) -> None:
+    """One line per channel: id, node, kind, name, state, last error (secrets never shown)."""
+    from alerter.delivery import reads
+
+    with ctx.engine.connect() as conn:
+        found = reads.channels(conn, node_id, 500, 0)
+    for row in found:
+        state = "enabled" if row["enabled"] else "disabled"
+        if row["meta_firing"]:
+            state += ", failing"
+        error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+        click.echo(
+            f"{row['channel_id']:>5}  {row['node_id']:<14} {row['kind']:<12} {row['name']}"
+            f"  [{state}]{error}"
+        )
+
+
+@channels.command("test")
+@click.argument("channel_id", type=int)
+@pass_context
+def test_channel(ctx: Context, channel_id: int) -> None:
+    """Send a test message to CHANNEL_ID once (no retries) and print what the vendor said."""
+    from alerter.delivery import reads
+    from alerter.delivery.probe import send_test
+
+    with ctx.engine.connect() as conn:
+        record = reads.channel_record(conn, channel_id)
+    if record is None:
+        raise click.ClickException(f"no channel {channel_id}")
+    result = send_test(ctx.engine, ctx.settings, record)
+    code = f", vendor code {result.vendor_code}" if result.vendor_code else ""
+    if result.ok:
+        click.echo(f"ok: delivered in {result.latency_ms} ms ({result.parts} part(s){code})")
+        return
+    raise click.ClickException(f"{result.status}: {result.error}{code}")

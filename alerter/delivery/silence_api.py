@@ -1,0 +1,217 @@
+"""Silences and mute time intervals under /api/v1 (nested in ``delivery.api.bp``).
+
+Writes through delivery.store (silence, mute_interval).
+
+A silence belongs to a node and mutes only alerts of that node's subtree; its author is the
+token's name unless ``created_by`` names the person. DELETE expires a silence (it stays listed,
+as in Alertmanager) and removes a mute interval. Scope ``silences:write`` for both.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from alerter.delivery import reads, store
+from alerter.delivery.matchers import Matcher
+from alerter.delivery.silences import DEFAULT_TZ, TimeInterval, check_timezone
+from quaywatch.auth import require
+from quaywatch.http_api import (
+    body,
+    field_problem,
+    found_one,
+    inline_schema,
+    jsonable,
+    listing,
+    own_node,
+    principal,
+    unique,
+)
+from quaywatch.openapi import body as doc_body
+from quaywatch.web import app_engine
+
+bp = Blueprint("silences", __name__)
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[Matcher] = Field(min_length=1, max_length=50)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime
+    comment: str = Field(min_length=1, max_length=2000)
+    created_by: str | None = Field(None, min_length=1, max_length=200)
+    node_id: str | None = None
+
+
+class SilencePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[Matcher] | None = Field(None, min_length=1, max_length=50)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    comment: str | None = Field(None, min_length=1, max_length=2000)
+
+
+class MuteIntervalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    time_zone: str = DEFAULT_TZ
+    intervals: list[TimeInterval] = Field(min_length=1, max_length=50)
+    node_id: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return check_timezone(value)
+
+
+class MuteIntervalPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    time_zone: str | None = None
+    intervals: list[TimeInterval] | None = Field(None, min_length=1, max_length=50)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return check_timezone(value) if value is not None else None
+
+
+def _silence_state(row: dict[str, Any], now: datetime) -> str:
+    if row["ends_at"] <= now:
+        return "expired"
+    return "active" if row["starts_at"] <= now else "pending"
+
+
+def _shown_silence(row: dict[str, Any]) -> dict[str, Any]:
+    return {**jsonable(row), "state": _silence_state(row, datetime.now(UTC))}
+
+
+def _window(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise field_problem("ends_at", "must be after starts_at")
+    if ends_at <= datetime.now(UTC):
+        raise field_problem("ends_at", "must be in the future")
+
+
+def _visible_silence(conn: Any, silence_id: int) -> dict[str, Any]:
+    return found_one(
+        reads.silences(conn, principal().node_id, 1, 0, silence_id), "silence", silence_id
+    )
+
+
+@bp.get("/silences")
+@require("read")
+def list_silences() -> Any:
+    return listing(reads.silences, _shown_silence)
+
+
+@bp.get("/silences/<int:silence_id>")
+@require("read")
+def get_silence(silence_id: int) -> Any:
+    with app_engine().connect() as conn:
+        return _shown_silence(_visible_silence(conn, silence_id))
+
+
+@bp.post("/silences")
+@require("silences:write")
+@doc_body(inline_schema(SilenceIn))
+def create_silence() -> Any:
+    new = body(SilenceIn)
+    starts_at = new.starts_at or datetime.now(UTC)
+    _window(starts_at, new.ends_at)
+    values = {
+        "matchers": [m.model_dump() for m in new.matchers],
+        "starts_at": starts_at,
+        "ends_at": new.ends_at,
+        "comment": new.comment,
+    }
+    with app_engine().begin() as conn:
+        values["node_id"] = own_node(conn, new.node_id)
+        author = new.created_by or principal().name
+        silence_id = store.create_silence(conn, values, author)
+        return _shown_silence(_visible_silence(conn, silence_id)), 201
+
+
+@bp.patch("/silences/<int:silence_id>")
+@require("silences:write")
+@doc_body(inline_schema(SilencePatch))
+def update_silence(silence_id: int) -> Any:
+    patch = body(SilencePatch)
+    values = patch.model_dump(exclude_unset=True)
+    if patch.matchers is not None:
+        values["matchers"] = [m.model_dump() for m in patch.matchers]
+    with app_engine().begin() as conn:
+        current = _visible_silence(conn, silence_id)
+        # An explicit null keeps nothing: the database refuses it (422) after this check.
+        _window(
+            values.get("starts_at") or current["starts_at"],
+            values.get("ends_at") or current["ends_at"],
+        )
+        store.update_silence(conn, silence_id, values, datetime.now(UTC))
+        return _shown_silence(_visible_silence(conn, silence_id))
+
+
+@bp.delete("/silences/<int:silence_id>")
+@require("silences:write")
+def expire_silence(silence_id: int) -> Any:
+    with app_engine().begin() as conn:
+        _visible_silence(conn, silence_id)
+        store.expire_silence(conn, silence_id, datetime.now(UTC))
+        return _shown_silence(_visible_silence(conn, silence_id))
+
+
+def _visible_interval(conn: Any, interval_id: int) -> dict[str, Any]:
+    found = reads.mute_intervals(conn, principal().node_id, 1, 0, interval_id)
+    return dict(jsonable(found_one(found, "mute interval", interval_id)))
+
+
+@bp.get("/mute-intervals")
+@require("read")
+def list_mute_intervals() -> Any:
+    return listing(reads.mute_intervals)
+
+
+@bp.get("/mute-intervals/<int:interval_id>")
+@require("read")
+def get_mute_interval(interval_id: int) -> Any:
+    with app_engine().connect() as conn:
+        return _visible_interval(conn, interval_id)
+
+
+@bp.post("/mute-intervals")
+@require("silences:write")
+@doc_body(inline_schema(MuteIntervalIn))
+def create_mute_interval() -> Any:
+    new = body(MuteIntervalIn)
+    values = new.model_dump(exclude={"node_id"})
+    with unique("name", "a mute interval"), app_engine().begin() as conn:
+        values["node_id"] = own_node(conn, new.node_id)
+        interval_id = store.create_mute_interval(conn, values)
+        return _visible_interval(conn, interval_id), 201
+
+
+@bp.patch("/mute-intervals/<int:interval_id>")
+@require("silences:write")
+@doc_body(inline_schema(MuteIntervalPatch))
+def update_mute_interval(interval_id: int) -> Any:
+    values = body(MuteIntervalPatch).model_dump(exclude_unset=True)
+    with unique("name", "a mute interval"), app_engine().begin() as conn:
+        _visible_interval(conn, interval_id)
+        store.update_mute_interval(conn, interval_id, values, datetime.now(UTC))
+        return _visible_interval(conn, interval_id)
+
+
+@bp.delete("/mute-intervals/<int:interval_id>")
+@require("silences:write")
+def delete_mute_interval(interval_id: int) -> Any:
+    with app_engine().begin() as conn:
+        _visible_interval(conn, interval_id)
+        store.delete_mute_interval(conn, interval_id)
+    return "", 204

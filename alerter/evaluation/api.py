@@ -1,0 +1,169 @@
+"""Alerts over HTTP: list, acknowledge (via evaluation.store), history, preview and backtest.
+
+Preview and backtest take a draft rule (or a stored one by id), read real data, and send
+nothing: they exist so a centre can tune a threshold before it goes live.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
+
+from alerter.evaluation import reads, store
+from alerter.evaluation.alert_state import State
+from alerter.evaluation.backtest import BacktestError, run_backtest
+from alerter.evaluation.evaluate import evaluate
+from alerter.evaluation.labels import Target, load_world
+from alerter.evaluation.notify_sim import Timing
+from alerter.evaluation.read_series import observe
+from alerter.rules.access import actor, filtered_page, parse_draft, stored_rule, visible_rule
+from alerter.rules.durations import Duration
+from alerter.rules.inheritance import Override, resolve
+from alerter.rules.kinds import AnyRule, rule_json_schema
+from alerter.rules.reads import load_overrides
+from quaywatch.auth import require
+from quaywatch.errors import ApiError
+from quaywatch.http_api import (
+    field_problem,
+    in_subtree,
+    json_object,
+    node_path,
+    validated,
+)
+from quaywatch.openapi import body
+from quaywatch.web import app_engine
+
+bp = Blueprint("alerts", __name__)
+STATES = {state.value for state in State}
+TARGET = {"rule": rule_json_schema(), "rule_id": {"type": "integer"}}
+PREVIEW_BODY = {"type": "object", "properties": TARGET}
+
+
+class AckBody(BaseModel):
+    comment: str = Field("", max_length=1000)
+
+
+@bp.get("/alerts")
+@require("read")
+def list_alerts() -> Any:
+    """Alert instances that are not Normal, filtered by state, severity, node or rule."""
+    return filtered_page(reads.list_alerts, reads.ALERT_FILTERS, {"state": STATES})
+
+
+@bp.post("/alerts/<fingerprint>/ack")
+@require("alerts:write")
+@body(AckBody)
+def acknowledge(fingerprint: str) -> Any:
+    """Acknowledge an alert instance (recorded in its history and the audit log)."""
+    comment = str(json_object().get("comment", ""))[:1000]
+    with app_engine().begin() as conn:
+        node = reads.instance_node(conn, fingerprint)
+        if node is None or not in_subtree(node_path(conn, node)):
+            raise ApiError(404, "Not found", f"no alert {fingerprint} in this token's subtree")
+        acked = store.acknowledge(conn, fingerprint, actor(), comment)
+    assert acked is not None
+    return {
+        "fingerprint": fingerprint,
+        "acknowledged_at": acked["acknowledged_at"].isoformat(),
+        "acknowledged_by": actor().name,
+        "comment": comment,
+    }
+
+
+@bp.get("/alerts/history")
+@require("read")
+def alert_history() -> Any:
+    """State transitions of alert instances, newest first."""
+    return filtered_page(reads.list_history, reads.HISTORY_FILTERS)
+
+
+def _target(conn: Any, body: dict[str, Any]) -> tuple[AnyRule, list[Override]]:
+    """The rule a preview/backtest body names: a draft under "rule" or a stored "rule_id"."""
+    if "rule_id" in body:
+        rule_id = body["rule_id"]
+        if isinstance(rule_id, bool) or not isinstance(rule_id, int):
+            raise field_problem("rule_id", "must be a whole number", title="Invalid body")
+        stored, _ = visible_rule(conn, body["rule_id"])
+        overrides = load_overrides(conn, [stored.rule_id]).get(stored.rule_id, [])
+        return stored_rule(stored), overrides
+    if not isinstance(body.get("rule"), dict):
+        raise field_problem("rule", "send a draft rule object or a rule_id", title="Invalid body")
+    return parse_draft(conn, body["rule"]), []
+
+
+@bp.post("/alerts/preview")
+@require("read")
+@body(PREVIEW_BODY)
+def preview() -> Any:
+    """What a draft (or stored) rule would produce now, from real data, sending nothing."""
+    body = json_object()
+    now = datetime.now(UTC)
+    with app_engine().connect() as conn:
+        rule, overrides = _target(conn, body)
+        target = Target(0, resolve(rule, overrides))
+        observed = observe(conn, rule.kind, [target], load_world(conn), now)[0]
+    outcome = evaluate(0, rule, observed.observations, {}, now, observed=observed.count)
+    instances = [
+        {
+            "fingerprint": i.fingerprint,
+            "state": i.state.value,
+            "would_notify": i.state is State.FIRING,
+            "node_id": i.node_id,
+            "value": i.last_value,
+            "labels": dict(i.labels),
+            "annotations": dict(i.annotations),
+            "summary": i.annotations.get("summary", ""),
+        }
+        for i in outcome.instances
+    ]
+    return {
+        "rule": rule.as_spec(),
+        "evaluated_at": now.isoformat(),
+        "evaluated": observed.count,
+        "health": outcome.health,
+        "breaching": len(instances),
+        "instances": instances[:500],
+        "truncated": len(instances) > 500,
+    }
+
+
+class BacktestBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    days: float = Field(7, gt=0, le=90)
+    step: Duration | None = None
+    group_by: list[str] = Field(default_factory=lambda: ["alertname"], max_length=20)
+    group_wait: Duration = timedelta(seconds=30)
+    group_interval: Duration = timedelta(minutes=5)
+    repeat_interval: Duration = timedelta(hours=4)
+
+
+BACKTEST_BODY = BacktestBody.model_json_schema(by_alias=True)
+BACKTEST_BODY["properties"].update(TARGET)
+
+
+@bp.post("/rules/backtest")
+@require("read")
+@body(BACKTEST_BODY)
+def backtest() -> Any:
+    """Replay the last days of stored data through a rule: fires, resolves, notifications."""
+    body = json_object()
+    options = validated(
+        BacktestBody,
+        {k: v for k, v in body.items() if k not in ("rule", "rule_id")},
+        title="Invalid body",
+    )
+    if options.step is not None and options.step < timedelta(minutes=1):
+        raise field_problem("step", "must be at least 1m", title="Invalid body")
+    timing = Timing(options.group_wait, options.group_interval, options.repeat_interval)
+    with app_engine().connect() as conn:
+        rule, overrides = _target(conn, body)
+        try:
+            return run_backtest(
+                conn, rule, overrides, options.days, timing, options.group_by, step=options.step
+            )
+        except BacktestError as exc:
+            field, _, reason = str(exc).partition(": ")
+            raise field_problem(f"rule.{field}", reason, title="Cannot backtest") from None

@@ -1,0 +1,134 @@
+"""``quaywatch backtest``'s threshold part: replay stored hourly history (the simulator's, with
+its incidents, or any real history in the database) or an external ``timestamp,value`` CSV.
+
+For each indicator, a sample of series (the busiest sites by default, where the simulator's
+incidents happen, plus the national rollup) is scored with every candidate decision rule on
+Prophet and with each baseline on the same origins; ``decision.choose`` picks the rule within
+the false-alarm budget and the Prophet cases give the calibration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, text
+
+from forecaster.backtest import rules as rb
+from forecaster.backtest.scoring import Score
+from forecaster.decision import DecisionRule, choose
+from forecaster.prophet.batch import FAST_CONFIG
+from forecaster.prophet.model import ProphetConfig
+from forecaster.series import forecastable_series, hour_floor, load_histories
+from forecaster.threshold_crossing import Direction
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Backtest settings (defaults: the production window, 24 h ahead, an origin every 3 h)."""
+
+    window_hours: int = 28 * 24
+    horizon_hours: int = 24
+    step_hours: int = 3
+    workers: int = 2
+    false_alarm_budget: float = 1.0  # false warnings per series-week at risk
+    config: ProphetConfig = FAST_CONFIG
+
+
+@dataclass
+class IndicatorResult:
+    """Scores of one indicator: one row per method, the chosen rule and its calibration."""
+
+    subject: str
+    series: int
+    rows: list[tuple[DecisionRule | None, Score]]
+    chosen: DecisionRule
+    chosen_score: Score
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+def default_nodes(engine: Engine, sites: int = 10) -> list[str]:
+    """The ``sites`` busiest sites (by simulator weight) and the national node."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT node_id FROM org_node WHERE level = 'site' ORDER BY weight DESC LIMIT :n"),
+            {"n": sites},
+        )
+        return [row[0] for row in rows] + ["CN"]
+
+
+def data_end(engine: Engine) -> datetime:
+    with engine.connect() as conn:
+        latest = conn.execute(text("SELECT max(bucket) FROM metric_hourly")).scalar()
+    if latest is None:
+        raise ValueError("metric_hourly is empty: nothing to replay")
+    return hour_floor(latest) + timedelta(hours=1)
+
+
+def load(
+    engine: Engine, nodes: Sequence[str], indicators: Sequence[str] | None, days: int, end: datetime
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """``{indicator: {node_id: history}}`` over the ``days`` before ``end``."""
+    since = end - timedelta(days=days)
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    with engine.connect() as conn:
+        keys = forecastable_series(
+            conn, since, end, min_points=24 * 7, nodes=nodes, indicators=indicators
+        )
+        for key, history in load_histories(conn, keys, since, end):
+            out.setdefault(key.indicator_code, {})[key.node_id] = history
+    return out
+
+
+def score_indicator(
+    subject: str,
+    histories: dict[str, pd.DataFrame],
+    replay: Replay,
+    *,
+    thresholds: dict[str, float] | None = None,
+    direction: Direction = "above",
+) -> IndicatorResult | None:
+    """All methods on one indicator's series; None when no series has a usable threshold."""
+    if thresholds is None:
+        found = {k: rb.threshold_for(h["y"]) for k, h in histories.items()}
+        thresholds = {k: t for k, t in found.items() if t is not None}
+    usable = {k: histories[k] for k in thresholds}
+    if not usable:
+        return None
+    window, horizon, step = replay.window_hours, replay.horizon_hours, replay.step_hours
+    prophet = rb.prophet_cases(
+        usable,
+        thresholds,
+        direction=direction,
+        window=window,
+        horizon=horizon,
+        step=step,
+        workers=replay.workers,
+        config=replay.config,
+    )
+    baselines = rb.baseline_cases(
+        usable, thresholds, direction=direction, window=window, horizon=horizon, step=step
+    )
+    rows = rb.compare(prophet, baselines, replay.step_hours)
+    candidates = [(rule, s) for rule, s in rows if rule is not None]
+    chosen, chosen_score = choose(candidates, replay.false_alarm_budget)
+    calibrated = DecisionRule(
+        chosen.rule, chosen.min_probability, chosen.consecutive, rb.calibration_of(prophet)
+    )
+    return IndicatorResult(subject, len(usable), rows, calibrated, chosen_score, thresholds)
+
+
+def read_csv_series(path: Path) -> pd.DataFrame:
+    """``timestamp,value`` (header optional) as an hourly ``ds, y`` frame (mean per hour), with
+    any time zone converted to UTC and dropped."""
+    raw = pd.read_csv(path)
+    if raw.shape[1] < 2:
+        raise ValueError(f"{path}: expected two columns, timestamp and value")
+    stamps = pd.to_datetime(raw.iloc[:, 0], utc=True, format="mixed").dt.tz_localize(None)
+    values = pd.to_numeric(raw.iloc[:, 1], errors="coerce")
+    series = pd.Series(values.to_numpy(), index=stamps).sort_index()
+    hourly = series.resample("h").mean()
+    return pd.DataFrame({"ds": hourly.index, "y": hourly.to_numpy()})

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forecaster.backtest import rules as rb
+from forecaster.decision import DecisionRule
+
+T0 = pd.Timestamp("2026-04-01")
+H = pd.Timedelta(hours=1)
+
+
+def case(hour: int, max_p: float, crossed: bool, key: str = "s") -> rb.Case:
+    now = T0 + hour * H
+    ds = np.array([now + H, now + 2 * H], dtype="datetime64[ns]")
+    truth = now + 2 * H if crossed else None
+    return rb.Case(key, now, ds, np.array([0.0, max_p]), truth, 1.0, 2, 1)
+
+
+def test_consecutive_rules_wait_for_repeated_warnings_and_false_alarms_count_as_episodes():
+    cases = [case(0, 0.9, False), case(3, 0.9, False), case(6, 0.9, True), case(9, 0.1, True)]
+    once = rb.score(cases, DecisionRule("yhat"), "once", step=3)
+    twice = rb.score(cases, DecisionRule("yhat", consecutive=2), "twice", step=3)
+    assert (once.tp, once.fp, once.fn, once.fp_episodes) == (1, 2, 1, 1)
+    assert (twice.tp, twice.fp, twice.fn, twice.fp_episodes) == (1, 1, 1, 1)
+    assert once.site_weeks == 4 * 3 / 168 and once.leads_hours == (2.0,)
+    assert once.mae == 0.5 and once.coverage == 0.5
+
+
+def test_a_gap_between_origins_breaks_a_streak():
+    cases = [case(0, 0.9, False), case(30, 0.9, True)]
+    twice = rb.score(cases, DecisionRule("yhat", consecutive=2), "twice", step=3)
+    assert twice.tp == 0 and twice.fn == 1
+
+
+def test_thresholds_are_the_rarely_reached_level_even_for_mostly_zero_counts():
+    counts = pd.Series([0.0] * 90 + [1.0] * 7 + [2.0] * 3)
+    assert rb.threshold_for(counts) == 1.0
+    assert rb.threshold_for(pd.Series(np.arange(100.0))) == 90.0
+    assert rb.threshold_for(pd.Series([0.0] * 50)) is None
+
+
+def test_prophet_and_baselines_are_scored_on_the_same_origins(make_series):
+    history = make_series(n=12 * 24)
+    threshold = rb.threshold_for(history["y"])
+    kwargs = {"window": 7 * 24, "horizon": 24, "step": 24}
+    prophet = rb.prophet_cases({"s": history}, {"s": threshold}, workers=1, **kwargs)
+    baselines = rb.baseline_cases({"s": history}, {"s": threshold}, **kwargs)
+    assert len(prophet) == len(baselines["seasonal_naive_24h"]) > 0
+    rows = rb.compare(prophet, baselines, step=24)
+    assert len(rows) == 15 + 4
+    assert rb.calibration_of(prophet) is None  # fewer than 20 cases
