@@ -5,13 +5,15 @@ No domain SQL lives here; each package owns its tables' reads and writes.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, exc, text
 from sqlalchemy.engine import Connection
 
 from quaywatch.settings import Settings
@@ -77,3 +79,44 @@ def try_advisory_lock(conn: Connection, name: str) -> bool:
     return bool(
         conn.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:n))"), {"n": name}).scalar()
     )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or went away (down, restarting, network), as opposed
+    to a query that failed on its own merits."""
+    if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    if isinstance(error, exc.OperationalError | exc.InterfaceError | exc.PendingRollbackError):
+        return True
+    return isinstance(error, exc.DBAPIError) and error.connection_invalidated
+
+
+class Outage:
+    """One line when the database becomes unavailable and one when it is back, however many
+    steps fail in between (a traceback per step per second would bury everything else)."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self._log = log
+        self._lock = threading.Lock()
+        self.down = False
+
+    def failed(self, what: str, error: BaseException) -> bool:
+        """Record a failure of `what`; True when it was the database being unavailable."""
+        if not is_unavailable(error):
+            return False
+        with self._lock:
+            if not self.down:
+                self.down = True
+                self._log.warning(
+                    "database unavailable (%s, seen by %s); every role keeps running and"
+                    " resumes by itself when it is back",
+                    type(error).__name__,
+                    what,
+                )
+        return True
+
+    def ok(self) -> None:
+        with self._lock:
+            if self.down:
+                self.down = False
+                self._log.info("database available again; scheduled steps resume")

@@ -15,6 +15,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from quaywatch.db import Outage
 from quaywatch.optional import import_optional
 from quaywatch.settings import Settings
 
@@ -71,20 +72,28 @@ def _guarded(
     engine: Engine,
     settings: Settings,
     scheduler: BackgroundScheduler,
+    outage: Outage,
 ) -> Callable[[], None]:
     def run() -> None:
         try:
             step(engine, settings)
-        except Exception:
-            log.exception("scheduled step %s failed; it runs again at its next interval", job.name)
+        except Exception as error:
+            if not outage.failed(f"step {job.name}", error):
+                log.exception(
+                    "scheduled step %s failed; it runs again at its next interval", job.name
+                )
             return
+        outage.ok()
         if job.then and scheduler.get_job(job.then):
             scheduler.modify_job(job.then, next_run_time=datetime.now(UTC))
 
     return run
 
 
-def build_scheduler(settings: Settings, engine: Engine, role: str = "all") -> BackgroundScheduler:
+def build_scheduler(
+    settings: Settings, engine: Engine, role: str = "all", outage: Outage | None = None
+) -> BackgroundScheduler:
+    outage = outage or Outage(log)
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1}
     )
@@ -95,7 +104,7 @@ def build_scheduler(settings: Settings, engine: Engine, role: str = "all") -> Ba
         if step is None:
             continue
         scheduler.add_job(
-            _guarded(job, step, engine, settings, scheduler),
+            _guarded(job, step, engine, settings, scheduler, outage),
             "interval",
             seconds=job.interval(settings),
             id=job.name,

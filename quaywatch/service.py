@@ -1,5 +1,11 @@
 """`quaywatch run`: the HTTP API (waitress), the scheduler, and optionally the live simulator,
-in one process until SIGINT/SIGTERM, with a status line every few seconds."""
+in one process until SIGINT/SIGTERM, with a status line every few seconds.
+
+The process outlives its database: an outage is logged once (quaywatch.db.Outage), the API
+answers 503 meanwhile, and everything resumes when the database is back. A stop takes under
+two seconds in any phase: a step still running after a short grace is left to the database to
+roll back (every step is one transaction and simply runs again), and every process this one
+started (the forecaster's worker pool, its fork server) is ended with it."""
 
 from __future__ import annotations
 
@@ -7,12 +13,15 @@ import logging
 import os
 import signal
 import threading
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 from waitress.server import create_server
 
+from quaywatch.db import Outage
 from quaywatch.log import setup_logging
 from quaywatch.scheduler import build_scheduler
 from quaywatch.settings import Settings
@@ -20,6 +29,7 @@ from quaywatch.web import create_app
 
 log = logging.getLogger("quaywatch")
 STATUS_EVERY_S = 10.0
+STOP_GRACE_S = 1.0  # how long a running step may take to finish once a stop is asked for
 
 
 def _status(engine: Engine) -> dict[str, Any]:
@@ -66,14 +76,18 @@ def run_service(
     simulate: bool = False,
     speed: float = 1.0,
 ) -> None:
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    outage = Outage(log)
     server = None
     if role in ("all", "api"):
         server = create_server(
-            create_app(settings, engine), host=settings.api_host, port=settings.api_port, threads=8
+            create_app(settings, engine, outage),
+            host=settings.api_host,
+            port=settings.api_port,
+            threads=8,
         )
         threading.Thread(target=server.run, name="http", daemon=True).start()
         log.info(
@@ -81,7 +95,7 @@ def run_service(
             settings.api_host,
             settings.api_port,
         )
-    scheduler = build_scheduler(settings, engine, role)
+    scheduler = build_scheduler(settings, engine, role, outage)
     scheduler.start()
     log.info("scheduler running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     simulator = None
@@ -91,14 +105,7 @@ def run_service(
         log.info("live simulator feeding the API (speed x%g)", speed)
     try:
         while not stop.wait(STATUS_EVERY_S):
-            status = _status(engine)
-            log.info(
-                "events/s %.1f | lots on site %s | metrics points last cycle %s (%s)",
-                status["events_per_s"],
-                f"{status['lots']:,}",
-                status["points"] or "-",
-                f"{status['cycle']:%H:%M}" if status["cycle"] else "pending",
-            )
+            _log_status(engine, outage)
     finally:
         log.info("stopping")
         if simulator:
@@ -107,15 +114,73 @@ def run_service(
             server.close()
         _stop_scheduler(scheduler)
         engine.dispose()
+        _end_children()
 
 
-def _stop_scheduler(scheduler: Any, grace_s: float = 10.0) -> None:
-    """Let running steps finish for a while, then leave without them: every step is one
+def _log_status(engine: Engine, outage: Outage) -> None:
+    try:
+        status = _status(engine)
+    except Exception as error:
+        if not outage.failed("the status line", error):
+            log.exception("status line failed")
+        return
+    outage.ok()
+    log.info(
+        "events/s %.1f | lots on site %s | metrics points last cycle %s (%s)",
+        status["events_per_s"],
+        f"{status['lots']:,}",
+        status["points"] or "-",
+        f"{status['cycle']:%H:%M}" if status["cycle"] else "pending",
+    )
+
+
+def _stop_scheduler(scheduler: Any, grace_s: float = STOP_GRACE_S) -> None:
+    """Let running steps finish for a moment, then leave without them: every step is one
     transaction, so one cut short is rolled back by the database and simply runs again."""
     stopper = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
     stopper.start()
     stopper.join(grace_s)
     if stopper.is_alive():
-        log.warning("a scheduled step is still running after %.0f s; exiting without it", grace_s)
+        log.info("a scheduled step was still running; it is rolled back and runs at next start")
+        _end_children()
         logging.shutdown()
         os._exit(0)
+
+
+def _end_children(grace_s: float = 0.5) -> None:
+    """End every process this one started, and theirs (a process pool's workers, the fork
+    server, the resource tracker), so a stop leaves nothing behind."""
+    children = _descendants(os.getpid())
+    for pid in children:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while children and time.monotonic() < deadline:
+        children = [pid for pid in children if _alive(pid)]
+        time.sleep(0.02)
+    for pid in children:
+        _signal(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return found + [grandchild for child in found for grandchild in _descendants(child)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child: ask the kernel whether it still exists
+        return Path(f"/proc/{pid}").exists()
+    return reaped == 0
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass

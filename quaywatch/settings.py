@@ -41,6 +41,19 @@ def _bool(raw: str) -> bool:
     raise ValueError("use true or false")
 
 
+def _log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+def _log_format(raw: str) -> str:
+    if raw.strip().lower() not in ("text", "json"):
+        raise ValueError("use text or json")
+    return raw.strip().lower()
+
+
 def _positive_int(raw: str) -> int:
     number = int(raw)
     if number <= 0:
@@ -109,7 +122,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("QUAYWATCH_API_HOST", "api_host", str, "127.0.0.1", "Address the HTTP API listens on."),
     Setting("QUAYWATCH_API_PORT", "api_port", _port, "8080", "Port the HTTP API listens on."),
-    Setting("QUAYWATCH_LOG_LEVEL", "log_level", str, "INFO", "Python logging level."),
+    Setting("QUAYWATCH_LOG_LEVEL", "log_level", _log_level, "INFO", "Python logging level."),
+    Setting(
+        "QUAYWATCH_LOG_FORMAT",
+        "log_format",
+        _log_format,
+        "text",
+        "`text` (one line for people) or `json` (one JSON object a line, for log shippers).",
+    ),
     Setting(
         "QUAYWATCH_METRICS_INTERVAL_S",
         "metrics_interval_s",
@@ -225,6 +245,7 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     log_level: str = "INFO"
+    log_format: str = "text"
     metrics_interval_s: int = 60
     rollup_interval_s: int = 300
     feed_poll_interval_s: int = 5

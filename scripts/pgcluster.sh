@@ -2,6 +2,7 @@
 # A private PostgreSQL + TimescaleDB cluster in its own folder, on its own port.
 #   pgcluster.sh start DIR PORT [extra server options]   (initdb on first use; creates db quaywatch)
 #   pgcluster.sh stop DIR
+#   pgcluster.sh crash DIR      (immediate shutdown: what a power cut leaves, for outage tests)
 # initdb refuses to run as root, so as root the server runs as the postgres user; DIR must be
 # reachable by that user (callers use /var/lib/quaywatch/... or /tmp/...).
 set -euo pipefail
@@ -38,6 +39,9 @@ case "$cmd" in
     if [ -f "$dir/data/PG_VERSION" ]; then
       as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
+    ;;
+  crash)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     ;;
   *) echo "pgcluster.sh: unknown command $cmd" >&2; exit 2 ;;
 esac

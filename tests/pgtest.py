@@ -62,6 +62,11 @@ class PgServer:
         assert self.dir, "only a private cluster can be stopped"
         subprocess.run(["bash", str(PGCLUSTER), "stop", self.dir], check=True)
 
+    def crash(self) -> None:
+        """Stop the server the way a crash does: no checkpoint, clients cut off mid-query."""
+        assert self.dir, "only a private cluster can be crashed"
+        subprocess.run(["bash", str(PGCLUSTER), "crash", self.dir], check=True)
+
     def start(self) -> None:
         assert self.dir and self.port
         subprocess.run(
