@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -29,6 +29,10 @@ class Job:
     interval: Callable[[Settings], float]
     role: str
     then: str | None = None  # a job to run right after this one succeeds
+    # Seconds after start of the first run (default: one interval). Metrics and forecasts run
+    # soon after start, so a fresh service shows current values and forecasts within a minute
+    # or two instead of after the first 15-minute forecast interval.
+    first_after_s: float | None = None
 
 
 JOBS: tuple[Job, ...] = (
@@ -40,6 +44,7 @@ JOBS: tuple[Job, ...] = (
         lambda s: s.metrics_interval_s,
         "collector",
         then="evaluate",
+        first_after_s=1,
     ),
     Job("rollup", "collector.jobs:rollup", lambda s: s.rollup_interval_s, "collector"),
     Job("retention", "collector.jobs:retention", lambda s: 6 * 3600, "collector"),
@@ -50,7 +55,7 @@ JOBS: tuple[Job, ...] = (
         lambda s: s.feed_poll_interval_s,
         "collector",
     ),
-    Job("forecast", "forecaster.jobs:forecast", lambda s: 900, "forecaster"),
+    Job("forecast", "forecaster.jobs:forecast", lambda s: 900, "forecaster", first_after_s=15),
     Job("evaluate", "alerter.jobs:evaluate", lambda s: 30, "alerter"),
     Job("dispatch", "alerter.jobs:dispatch", lambda s: 2, "alerter"),
     Job("prune", "alerter.jobs:prune", lambda s: 3600, "alerter"),
@@ -90,6 +95,12 @@ def _guarded(
     return run
 
 
+def _first_run(job: Job) -> dict[str, Any]:
+    if job.first_after_s is None:
+        return {}
+    return {"next_run_time": datetime.now(UTC) + timedelta(seconds=job.first_after_s)}
+
+
 def build_scheduler(
     settings: Settings, engine: Engine, role: str = "all", outage: Outage | None = None
 ) -> BackgroundScheduler:
@@ -109,5 +120,6 @@ def build_scheduler(
             seconds=job.interval(settings),
             id=job.name,
             name=job.name,
+            **_first_run(job),
         )
     return scheduler

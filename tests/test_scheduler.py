@@ -25,3 +25,18 @@ def test_a_metrics_cycle_brings_rule_evaluation_forward(settings, engine):
         assert scheduler.get_job("evaluate").next_run_time < before
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_metrics_and_forecasts_first_run_soon_after_start_not_an_interval_later(settings, engine):
+    from datetime import UTC, datetime, timedelta
+
+    scheduler = build_scheduler(settings, engine, "all")
+    scheduler.start(paused=True)
+    try:
+        soon = datetime.now(UTC) + timedelta(seconds=30)
+        assert scheduler.get_job("metrics").next_run_time < soon
+        if scheduler.get_job("forecast") is not None:
+            assert scheduler.get_job("forecast").next_run_time < soon
+        assert scheduler.get_job("prune").next_run_time > soon  # the rest keep their interval
+    finally:
+        scheduler.shutdown(wait=False)
