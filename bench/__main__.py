@@ -11,6 +11,7 @@ BENCHMARKS = (
     "bench.bench_ingest",
     "bench.bench_http_ingest",
     "bench.bench_metrics",
+    "bench.bench_indicator_scaling",
     "bench.bench_rule_evaluation",
     "bench.bench_delivery",
     "bench.bench_panel_latency",

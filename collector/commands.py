@@ -186,6 +186,53 @@ def lots_refold(ctx: Context, site_ids: tuple[str, ...]) -> None:
     click.echo(f"refolded {visits} lot visits at {len(sites)} sites from their stored events")
 
 
+@click.group()
+def indicators() -> None:
+    """User-defined indicators (specs, see docs/indicators.md)."""
+
+
+@indicators.command("apply")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "created_by", default=None, help="Who applies them (default: $USER).")
+@pass_context
+def indicators_apply(ctx: Context, path: Path, created_by: str | None) -> None:
+    """Validate every spec in PATH, then upsert them by code (a changed spec is a new version)."""
+    import getpass
+
+    from collector.indicators.apply import SpecFileError, apply_file
+
+    try:
+        with ctx.engine.begin() as conn:
+            applied = apply_file(conn, path, created_by or getpass.getuser())
+    except SpecFileError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise SystemExit(1) from exc
+    for a in applied:
+        click.echo(f"{a.code}: {'version ' + str(a.version) if a.changed else 'unchanged'}")
+
+
+@indicators.command("backfill")
+@click.argument("code")
+@click.option("--since", required=True, help="Start time (ISO 8601).")
+@click.option("--until", default=None, help="End time (default: now).")
+@click.option("--step-minutes", default=60, show_default=True)
+@pass_context
+def indicators_backfill(
+    ctx: Context, code: str, since: str, until: str | None, step_minutes: int
+) -> None:
+    """Recompute one indicator (user-defined: its latest version) for a past range."""
+    from collector.rollup import UnknownIndicator, backfill_metrics
+
+    end = _when(until) if until else datetime.now(UTC)
+    step = timedelta(minutes=step_minutes)
+    try:
+        result = backfill_metrics(ctx.engine, _when(since), end, step, indicator=code)
+    except UnknownIndicator as exc:
+        raise click.BadParameter(f"no indicator {exc.args[0]!r}", param_hint="CODE") from exc
+    click.echo(f"{code}: recomputed {result.times} times, {result.points:,} points")
+
+
 def register(cli: click.Group) -> None:
-    for command in (import_file, simulate, metrics, feeds, lots):
+    for command in (import_file, simulate, metrics, feeds, lots, indicators):
         cli.add_command(command)

@@ -7,37 +7,25 @@ national figure is computed from the same rows with the same expression as a sit
 the p90 over all the nation's lots, never an average of site p90s.
 
 In expressions, `t` is the evaluation time and the source's columns are in scope.
+
+Lot-based built-ins are specs (`_spec`, compiled by collector/indicators/compile.py like a
+user's); the rest stay hand-written SQL, each group saying why the spec cannot express it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
-HOURS = "extract(epoch FROM ({}))::float8 / 3600"
+from collector.indicators.base import HOURS, Indicator, hours
+from collector.indicators.compile import compile_spec
+from collector.indicators.spec import IndicatorSpec
 
-
-def hours(interval_sql: str) -> str:
-    return HOURS.format(interval_sql)
-
-
-@dataclass(frozen=True)
-class Indicator:
-    code: str
-    name_en: str
-    name_zh: str
-    unit: str
-    theme: str
-    direction: str
-    definition: str
-    source: str
-    expr: str
-    empty: float | None = 0.0  # value for a node with no rows; None writes no point
-    forecastable: bool = False
-
+__all__ = ["HOURS", "INDICATORS", "SOURCES", "Indicator", "Source", "hours"]
 
 LOT_COLUMNS = (
-    "site_id, hazard_class, un_number, teu, arrived_at, declared_at, inspection_started_at,"
-    " inspection_finished_at, released_at, removed_at, held_at, hold_lifted_at,"
+    "site_id, hazard_class, un_number, packing_group, direction, teu, arrived_at, declared_at,"
+    " inspection_started_at, inspection_finished_at, released_at, removed_at, held_at, hold_lifted_at,"
     " limit_hours, deadline_at, warn_at"
 )
 
@@ -128,20 +116,6 @@ SOURCES: dict[str, Source] = {
     ),
 }
 
-HAZ = "hazard_class IS NOT NULL"
-ON_HOLD_AT_T = (
-    "held_at <= t AND (hold_lifted_at IS NULL OR hold_lifted_at < held_at OR hold_lifted_at > t)"
-)
-NOT_DECLARED_AT_T = "(declared_at IS NULL OR declared_at > t)"
-INSPECTING_AT_T = (
-    "inspection_started_at <= t AND (inspection_finished_at IS NULL OR inspection_finished_at > t)"
-)
-RELEASED_NOT_REMOVED = "released_at <= t"
-
-
-def _pct(p: float, value: str, where: str = "true") -> str:
-    return f"percentile_cont({p}) WITHIN GROUP (ORDER BY {value}) FILTER (WHERE {where})"
-
 
 def _share(part: str, whole: str = "true") -> str:
     return (
@@ -150,346 +124,355 @@ def _share(part: str, whole: str = "true") -> str:
     )
 
 
-CLEARANCE = hours("released_at - declared_at")
 WORSE, BETTER, NEUTRAL = "higher_is_worse", "higher_is_better", "neutral"
+
+
+def _spec(definition: str, **spec: Any) -> Indicator:
+    """A built-in written as a spec (collector/indicators/spec.py), compiled like a user's.
+
+    The catalogue keeps the reviewed hand-written definition; the spec is the caliber.
+    tests/collector/indicators/test_builtin_specs.py checks the compiled SQL gives exactly
+    the values of the hand-written SQL it replaced.
+    """
+    return replace(compile_spec(IndicatorSpec.model_validate(spec)), definition=definition)
+
 
 INDICATORS: tuple[Indicator, ...] = (
     # -- hazardous goods safety -------------------------------------------------------------
-    Indicator(
-        "hazardous_lots_held",
-        "Hazardous lots held",
-        "在场危险品批次",
-        "lots",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Hazardous lots (any IMDG class) at the site at t.",
-        "present",
-        f"count(*) FILTER (WHERE {HAZ})",
+        code="hazardous_lots_held",
+        name_en="Hazardous lots held",
+        name_zh="在场危险品批次",
+        unit="lots",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True},
         forecastable=True,
     ),
-    Indicator(
-        "hazardous_overdue",
-        "Hazardous lots overdue",
-        "超期滞留危险品批次",
-        "lots",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Hazardous lots at the site whose storage deadline is at or before t.",
-        "present",
-        f"count(*) FILTER (WHERE {HAZ} AND deadline_at <= t)",
+        code="hazardous_overdue",
+        name_en="Hazardous lots overdue",
+        name_zh="超期滞留危险品批次",
+        unit="lots",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True, "deadline": "overdue"},
         forecastable=True,
     ),
-    Indicator(
-        "hazardous_near_deadline",
-        "Hazardous lots near deadline",
-        "临近期限危险品批次",
-        "lots",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Hazardous lots past their warning point (share of the limit) but not yet overdue.",
-        "present",
-        f"count(*) FILTER (WHERE {HAZ} AND warn_at <= t AND deadline_at > t)",
+        code="hazardous_near_deadline",
+        name_en="Hazardous lots near deadline",
+        name_zh="临近期限危险品批次",
+        unit="lots",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True, "deadline": "near"},
         forecastable=True,
     ),
-    Indicator(
-        "hazardous_max_overdue_hours",
-        "Longest overdue hazardous lot",
-        "最长超期时长",
-        "h",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Hours the most overdue hazardous lot is past its deadline.",
-        "present",
-        f"coalesce(max({hours('t - deadline_at')}) FILTER (WHERE {HAZ} AND deadline_at <= t), 0)",
+        code="hazardous_max_overdue_hours",
+        name_en="Longest overdue hazardous lot",
+        name_zh="最长超期时长",
+        unit="h",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True, "deadline": "overdue"},
+        measure={"kind": "duration", "from": "deadline", "to": "now", "stat": "max"},
+        empty="zero",
     ),
-    Indicator(
-        "hazardous_dwell_max_hours",
-        "Max dwell of held hazardous lots",
-        "危险品最长滞留时长",
-        "h",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Longest time on site among held hazardous lots.",
-        "present",
-        f"coalesce(max({hours('t - arrived_at')}) FILTER (WHERE {HAZ}), 0)",
+        code="hazardous_dwell_max_hours",
+        name_en="Max dwell of held hazardous lots",
+        name_zh="危险品最长滞留时长",
+        unit="h",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True},
+        measure={"kind": "dwell", "stat": "max"},
+        empty="zero",
         forecastable=True,
     ),
-    Indicator(
-        "hazardous_dwell_p90_hours",
-        "p90 dwell of held hazardous lots",
-        "危险品滞留时长P90",
-        "h",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "90th percentile of time on site among held hazardous lots.",
-        "present",
-        _pct(0.9, hours("t - arrived_at"), HAZ),
-        empty=None,
+        code="hazardous_dwell_p90_hours",
+        name_en="p90 dwell of held hazardous lots",
+        name_zh="危险品滞留时长P90",
+        unit="h",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True},
+        measure={"kind": "dwell", "stat": "p90"},
         forecastable=True,
     ),
-    Indicator(
-        "hazardous_direct_only_held",
-        "Direct-only hazardous lots held",
-        "直装直提类危险品在场",
-        "lots",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Held hazardous lots whose class must not be stored (limit of 2 h or less).",
-        "present",
-        f"count(*) FILTER (WHERE {HAZ} AND limit_hours <= 2)",
+        code="hazardous_direct_only_held",
+        name_en="Direct-only hazardous lots held",
+        name_zh="直装直提类危险品在场",
+        unit="lots",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={"hazardous": True, "limit_hours_at_most": 2},
     ),
-    Indicator(
-        "hazardous_lab_wait_over_5d",
-        "Hazardous lots in inspection over 5 days",
-        "危险品查验超5天",
-        "lots",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Held hazardous lots whose inspection started more than 120 h before t and is open.",
-        "present",
-        f"count(*) FILTER (WHERE {HAZ} AND {INSPECTING_AT_T} "
-        "AND inspection_started_at <= t - interval '120 hours')",
+        code="hazardous_lab_wait_over_5d",
+        name_en="Hazardous lots in inspection over 5 days",
+        name_zh="危险品查验超5天",
+        unit="lots",
+        theme="hazardous_goods",
+        direction=WORSE,
+        filters={
+            "hazardous": True,
+            "stage": ["inspecting"],
+            "longer_than": [{"from": "inspection_started", "hours": 120, "inclusive": True}],
+        },
     ),
-    Indicator(
-        "hazardous_arrivals_24h",
-        "Hazardous arrivals (24 h)",
-        "危险品到港批次(24小时)",
-        "lots",
-        "hazardous_goods",
-        NEUTRAL,
+    _spec(
         "Hazardous lots that arrived in the 24 h before t.",
-        "arrived",
-        f"count(*) FILTER (WHERE {HAZ})",
+        code="hazardous_arrivals_24h",
+        name_en="Hazardous arrivals (24 h)",
+        name_zh="危险品到港批次(24小时)",
+        unit="lots",
+        theme="hazardous_goods",
+        direction=NEUTRAL,
+        population="arrived",
+        filters={"hazardous": True},
     ),
-    Indicator(
-        "hazardous_removed_overdue_share",
-        "Hazardous lots removed late",
-        "危险品超期提离占比",
-        "%",
-        "hazardous_goods",
-        WORSE,
+    _spec(
         "Share of hazardous lots removed in the 24 h before t that left after their deadline.",
-        "removed",
-        _share("removed_at > deadline_at", HAZ),
-        empty=None,
+        code="hazardous_removed_overdue_share",
+        name_en="Hazardous lots removed late",
+        name_zh="危险品超期提离占比",
+        unit="%",
+        theme="hazardous_goods",
+        direction=WORSE,
+        population="removed",
+        filters={"hazardous": True},
+        measure={
+            "kind": "share",
+            "part": {"longer_than": [{"from": "deadline", "to": "removed", "hours": 0}]},
+        },
     ),
     # -- process timeliness ---------------------------------------------------------------------
-    Indicator(
-        "clearance_time_p50_hours",
-        "Clearance time p50",
-        "通关时间中位数",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "Median of declaration to release, over lots released in the 24 h before t.",
-        "released",
-        _pct(0.5, CLEARANCE, "declared_at IS NOT NULL"),
-        empty=None,
+        code="clearance_time_p50_hours",
+        name_en="Clearance time p50",
+        name_zh="通关时间中位数",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="released",
+        measure={"kind": "duration", "from": "declared", "to": "released", "stat": "p50"},
         forecastable=True,
     ),
-    Indicator(
-        "clearance_time_p90_hours",
-        "Clearance time p90",
-        "通关时间P90",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "90th percentile of declaration to release, over lots released in the 24 h before t.",
-        "released",
-        _pct(0.9, CLEARANCE, "declared_at IS NOT NULL"),
-        empty=None,
+        code="clearance_time_p90_hours",
+        name_en="Clearance time p90",
+        name_zh="通关时间P90",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="released",
+        measure={"kind": "duration", "from": "declared", "to": "released", "stat": "p90"},
         forecastable=True,
     ),
-    Indicator(
-        "clearance_time_mean_hours",
-        "Clearance time mean",
-        "平均通关时间",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "Mean of declaration to release, over lots released in the 24 h before t.",
-        "released",
-        f"avg({CLEARANCE}) FILTER (WHERE declared_at IS NOT NULL)",
-        empty=None,
+        code="clearance_time_mean_hours",
+        name_en="Clearance time mean",
+        name_zh="平均通关时间",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="released",
+        measure={"kind": "duration", "from": "declared", "to": "released", "stat": "mean"},
     ),
-    Indicator(
-        "overall_release_time_mean_hours",
-        "Arrival to release, mean",
-        "整体通关时间",
-        "h",
-        "process_timeliness",
-        WORSE,
-        "Mean of arrival to release over lots released in the 24 h before t "
-        "(the GACC overall clearance time, import side).",
-        "released",
-        f"avg({hours('released_at - arrived_at')}) FILTER (WHERE arrived_at IS NOT NULL)",
-        empty=None,
+    _spec(
+        "Mean of arrival to release over lots released in the 24 h before t (the GACC overall clearance time, import side).",
+        code="overall_release_time_mean_hours",
+        name_en="Arrival to release, mean",
+        name_zh="整体通关时间",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="released",
+        measure={"kind": "duration", "from": "arrived", "to": "released", "stat": "mean"},
     ),
-    Indicator(
-        "inspection_duration_p50_hours",
-        "Inspection duration p50",
-        "查验时长中位数",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "Median of inspection start to finish over inspections finished in the 24 h before t.",
-        "inspected",
-        _pct(
-            0.5,
-            hours("inspection_finished_at - inspection_started_at"),
-            "inspection_started_at IS NOT NULL",
-        ),
-        empty=None,
+        code="inspection_duration_p50_hours",
+        name_en="Inspection duration p50",
+        name_zh="查验时长中位数",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="inspected",
+        measure={
+            "kind": "duration",
+            "from": "inspection_started",
+            "to": "inspection_finished",
+            "stat": "p50",
+        },
     ),
-    Indicator(
-        "inspection_duration_p90_hours",
-        "Inspection duration p90",
-        "查验时长P90",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "90th percentile of inspection duration over inspections finished in the 24 h before t.",
-        "inspected",
-        _pct(
-            0.9,
-            hours("inspection_finished_at - inspection_started_at"),
-            "inspection_started_at IS NOT NULL",
-        ),
-        empty=None,
+        code="inspection_duration_p90_hours",
+        name_en="Inspection duration p90",
+        name_zh="查验时长P90",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="inspected",
+        measure={
+            "kind": "duration",
+            "from": "inspection_started",
+            "to": "inspection_finished",
+            "stat": "p90",
+        },
     ),
-    Indicator(
-        "dwell_p50_hours",
-        "Arrival to removal p50",
-        "在港时长中位数",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "Median of arrival to removal over lots removed in the 24 h before t.",
-        "removed",
-        _pct(0.5, hours("removed_at - arrived_at"), "arrived_at IS NOT NULL"),
-        empty=None,
+        code="dwell_p50_hours",
+        name_en="Arrival to removal p50",
+        name_zh="在港时长中位数",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="removed",
+        measure={"kind": "duration", "from": "arrived", "to": "removed", "stat": "p50"},
     ),
-    Indicator(
-        "dwell_p90_hours",
-        "Arrival to removal p90",
-        "在港时长P90",
-        "h",
-        "process_timeliness",
-        WORSE,
+    _spec(
         "90th percentile of arrival to removal over lots removed in the 24 h before t.",
-        "removed",
-        _pct(0.9, hours("removed_at - arrived_at"), "arrived_at IS NOT NULL"),
-        empty=None,
+        code="dwell_p90_hours",
+        name_en="Arrival to removal p90",
+        name_zh="在港时长P90",
+        unit="h",
+        theme="process_timeliness",
+        direction=WORSE,
+        population="removed",
+        measure={"kind": "duration", "from": "arrived", "to": "removed", "stat": "p90"},
     ),
-    Indicator(
-        "advance_declaration_share",
-        "Declared in advance",
-        "提前申报占比",
-        "%",
-        "process_timeliness",
-        BETTER,
+    _spec(
         "Share of lots released in the 24 h before t that were declared before arrival.",
-        "released",
-        _share("declared_at < arrived_at", "declared_at IS NOT NULL AND arrived_at IS NOT NULL"),
-        empty=None,
+        code="advance_declaration_share",
+        name_en="Declared in advance",
+        name_zh="提前申报占比",
+        unit="%",
+        theme="process_timeliness",
+        direction=BETTER,
+        population="released",
+        filters={"stamped": ["declared", "arrived"]},
+        measure={
+            "kind": "share",
+            "part": {"longer_than": [{"from": "declared", "to": "arrived", "hours": 0}]},
+        },
     ),
     # -- business anomaly -----------------------------------------------------------------------
-    Indicator(
-        "lots_on_hold",
-        "Lots on customs hold",
-        "扣留批次",
-        "lots",
-        "business_anomaly",
-        WORSE,
+    _spec(
         "Lots at the site under a hold not lifted by t.",
-        "present",
-        f"count(*) FILTER (WHERE {ON_HOLD_AT_T})",
+        code="lots_on_hold",
+        name_en="Lots on customs hold",
+        name_zh="扣留批次",
+        unit="lots",
+        theme="business_anomaly",
+        direction=WORSE,
+        filters={"on_hold": True},
         forecastable=True,
     ),
-    Indicator(
-        "undeclared_over_14d",
-        "Undeclared over 14 days",
-        "超14天未申报批次",
-        "lots",
-        "business_anomaly",
-        WORSE,
-        "Lots at the site more than 14 days after arrival with no declaration by t "
-        "(Customs Law art. 24 clock).",
-        "present",
-        f"count(*) FILTER (WHERE {NOT_DECLARED_AT_T} AND arrived_at <= t - interval '14 days')",
+    _spec(
+        "Lots at the site more than 14 days after arrival with no declaration by t (Customs Law art. 24 clock).",
+        code="undeclared_over_14d",
+        name_en="Undeclared over 14 days",
+        name_zh="超14天未申报批次",
+        unit="lots",
+        theme="business_anomaly",
+        direction=WORSE,
+        filters={
+            "stage": ["not_declared"],
+            "longer_than": [{"from": "arrived", "hours": 336, "inclusive": True}],
+        },
     ),
-    Indicator(
-        "inspection_backlog_24h",
-        "Inspections open over 24 h",
-        "查验积压(超24小时)",
-        "lots",
-        "business_anomaly",
-        WORSE,
+    _spec(
         "Lots whose inspection started more than 24 h before t and has not finished.",
-        "present",
-        f"count(*) FILTER (WHERE {INSPECTING_AT_T} "
-        "AND inspection_started_at <= t - interval '24 hours')",
+        code="inspection_backlog_24h",
+        name_en="Inspections open over 24 h",
+        name_zh="查验积压(超24小时)",
+        unit="lots",
+        theme="business_anomaly",
+        direction=WORSE,
+        filters={
+            "stage": ["inspecting"],
+            "longer_than": [{"from": "inspection_started", "hours": 24, "inclusive": True}],
+        },
         forecastable=True,
     ),
-    Indicator(
-        "released_not_removed_48h",
-        "Released, not removed after 48 h",
-        "放行未提离超48小时",
-        "lots",
-        "business_anomaly",
-        WORSE,
+    _spec(
         "Lots released more than 48 h before t that are still at the site.",
-        "present",
-        "count(*) FILTER (WHERE released_at <= t - interval '48 hours')",
+        code="released_not_removed_48h",
+        name_en="Released, not removed after 48 h",
+        name_zh="放行未提离超48小时",
+        unit="lots",
+        theme="business_anomaly",
+        direction=WORSE,
+        filters={"longer_than": [{"from": "released", "hours": 48, "inclusive": True}]},
     ),
-    Indicator(
-        "inspection_rate",
-        "Inspection rate",
-        "查验率",
-        "%",
-        "business_anomaly",
-        NEUTRAL,
+    _spec(
         "Share of lots released in the 24 h before t that were inspected.",
-        "released",
-        _share("inspection_started_at IS NOT NULL"),
-        empty=None,
+        code="inspection_rate",
+        name_en="Inspection rate",
+        name_zh="查验率",
+        unit="%",
+        theme="business_anomaly",
+        direction=NEUTRAL,
+        population="released",
+        measure={"kind": "share", "part": {"stamped": ["inspection_started"]}},
     ),
     # -- declaration risk ---------------------------------------------------------------------------
-    Indicator(
-        "hazardous_missing_un_number",
-        "Hazardous lots without UN number",
-        "危险品未申报联合国编号",
-        "lots",
-        "declaration_risk",
-        WORSE,
+    _spec(
         "Held lots declared with a hazard class but no UN number (possible misdeclaration).",
-        "present",
-        f"count(*) FILTER (WHERE {HAZ} AND un_number IS NULL)",
+        code="hazardous_missing_un_number",
+        name_en="Hazardous lots without UN number",
+        name_zh="危险品未申报联合国编号",
+        unit="lots",
+        theme="declaration_risk",
+        direction=WORSE,
+        filters={"hazardous": True, "has_un_number": False},
     ),
-    Indicator(
-        "late_declaration_share",
-        "Declarations over 14 days late",
-        "超期申报占比",
-        "%",
-        "declaration_risk",
-        WORSE,
-        "Share of lots declared in the 24 h before t whose declaration came more than 14 days "
-        "after arrival.",
-        "declared",
-        _share("declared_at > arrived_at + interval '14 days'", "arrived_at IS NOT NULL"),
-        empty=None,
+    _spec(
+        "Share of lots declared in the 24 h before t whose declaration came more than 14 days after arrival.",
+        code="late_declaration_share",
+        name_en="Declarations over 14 days late",
+        name_zh="超期申报占比",
+        unit="%",
+        theme="declaration_risk",
+        direction=WORSE,
+        population="declared",
+        filters={"stamped": ["arrived"]},
+        measure={
+            "kind": "share",
+            "part": {"longer_than": [{"from": "arrived", "to": "declared", "hours": 336}]},
+        },
     ),
-    Indicator(
-        "declarations_24h",
-        "Declarations (24 h)",
-        "申报批次(24小时)",
-        "lots",
-        "declaration_risk",
-        NEUTRAL,
+    _spec(
         "Lots declared in the 24 h before t.",
-        "declared",
-        "count(*)",
+        code="declarations_24h",
+        name_en="Declarations (24 h)",
+        name_zh="申报批次(24小时)",
+        unit="lots",
+        theme="declaration_risk",
+        direction=NEUTRAL,
+        population="declared",
     ),
+    # Hand-written from here: declarations and risk reviews are not lots (the spec's only source),
+    # and their fields (risk_score, risk_rules, outcome) have no filters in the spec.
     Indicator(
         "declarations_screened_24h",
         "Declarations screened (24 h)",
@@ -549,66 +532,66 @@ INDICATORS: tuple[Indicator, ...] = (
         empty=None,
     ),
     # -- throughput and capacity -----------------------------------------------------------------
-    Indicator(
-        "lots_on_site",
-        "Lots on site",
-        "在场批次",
-        "lots",
-        "throughput_capacity",
-        NEUTRAL,
+    _spec(
         "All lots at the site at t.",
-        "present",
-        "count(*)",
+        code="lots_on_site",
+        name_en="Lots on site",
+        name_zh="在场批次",
+        unit="lots",
+        theme="throughput_capacity",
+        direction=NEUTRAL,
         forecastable=True,
     ),
-    Indicator(
-        "teu_on_site",
-        "TEU on site",
-        "在场标箱",
-        "TEU",
-        "throughput_capacity",
-        NEUTRAL,
+    _spec(
         "Sum of TEU of the lots at the site at t.",
-        "present",
-        "coalesce(sum(teu), 0)",
+        code="teu_on_site",
+        name_en="TEU on site",
+        name_zh="在场标箱",
+        unit="TEU",
+        theme="throughput_capacity",
+        direction=NEUTRAL,
+        measure={"kind": "sum_teu"},
     ),
-    Indicator(
-        "arrivals_per_hour",
-        "Arrivals per hour",
-        "每小时到港批次",
-        "lots/h",
-        "throughput_capacity",
-        NEUTRAL,
+    _spec(
         "Lots that arrived in the hour before t.",
-        "arrived",
-        "count(*) FILTER (WHERE arrived_at > t - interval '1 hour')",
+        code="arrivals_per_hour",
+        name_en="Arrivals per hour",
+        name_zh="每小时到港批次",
+        unit="lots/h",
+        theme="throughput_capacity",
+        direction=NEUTRAL,
+        population="arrived",
+        window_hours=1,
         forecastable=True,
     ),
-    Indicator(
-        "releases_per_hour",
-        "Releases per hour",
-        "每小时放行批次",
-        "lots/h",
-        "throughput_capacity",
-        NEUTRAL,
+    _spec(
         "Lots released in the hour before t.",
-        "released",
-        "count(*) FILTER (WHERE released_at > t - interval '1 hour')",
+        code="releases_per_hour",
+        name_en="Releases per hour",
+        name_zh="每小时放行批次",
+        unit="lots/h",
+        theme="throughput_capacity",
+        direction=NEUTRAL,
+        population="released",
+        window_hours=1,
         forecastable=True,
     ),
-    Indicator(
-        "removals_per_hour",
-        "Removals per hour",
-        "每小时提离批次",
-        "lots/h",
-        "throughput_capacity",
-        NEUTRAL,
+    _spec(
         "Lots removed (gated out) in the hour before t.",
-        "removed",
-        "count(*) FILTER (WHERE removed_at > t - interval '1 hour')",
+        code="removals_per_hour",
+        name_en="Removals per hour",
+        name_zh="每小时提离批次",
+        unit="lots/h",
+        theme="throughput_capacity",
+        direction=NEUTRAL,
+        population="removed",
+        window_hours=1,
         forecastable=True,
     ),
     # -- data quality ------------------------------------------------------------------------------
+    # Hand-written: cargo events and station feeds are not lots; feed silence is a capped time
+    # since the latest event and late events compare received_at with occurred_at, neither of
+    # which the spec has a measure or filter for.
     Indicator(
         "events_per_hour",
         "Events per hour",

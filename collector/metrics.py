@@ -4,6 +4,8 @@ One statement per source: the source's rows are joined with the batch of times, 
 GROUPING SETS (site, office, customs, national) using the definitions in metric_definitions, and
 upserted into metric_point, so re-running a time is idempotent. Nodes without rows get the
 indicator's empty value (0 for counts), or no point where "no data" is the honest answer.
+User-defined indicators (collector/indicators/, compiled from stored specs) are more columns of
+the same statements, with their filter values as bound parameters.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -24,12 +27,32 @@ _NODE = (
 )
 
 
-def _source_sql(source: Source, indicators: Sequence[Indicator], latest: bool) -> str:
+def aggregate_sql(source: Source, indicators: Sequence[Indicator]) -> str:
+    """The CTEs g (times), c (candidate rows) and agg (one row per time and node, one column
+    c<n> per indicator): one pass over the source's rows serves every indicator given."""
     aggregates = ",\n       ".join(f"{i.expr} AS c{n}" for n, i in enumerate(indicators))
+    columns = ", ".join("s." + c.strip() for c in source.columns.split(","))
+    return f"""
+WITH g AS (SELECT DISTINCT t FROM unnest(CAST(:times AS timestamptz[])) AS g(t)),
+c AS MATERIALIZED (
+    SELECT {columns}, a.office_id, a.customs_id, sn.site_type
+    FROM {source.table} s JOIN site_ancestry a ON a.site_id = s.site_id
+    JOIN org_node sn ON sn.node_id = s.site_id
+    WHERE {source.candidates}
+),
+agg AS (
+    SELECT g.t, {_NODE} AS node_id,
+       {aggregates}
+    FROM g JOIN c ON {source.member}
+    GROUP BY g.t, ROLLUP (c.customs_id, c.office_id, c.site_id)
+)"""
+
+
+def _source_sql(source: Source, indicators: Sequence[Indicator], latest: bool) -> str:
     values = ", ".join(
         f"('{i.code}', "
         + (f"coalesce(agg.c{n}, {i.empty})" if i.empty is not None else f"agg.c{n}")
-        + "::float8)"
+        + f"::float8, {int(i.version) if i.version is not None else 'NULL'}::int)"
         for n, i in enumerate(indicators)
     )
     upsert_latest = (
@@ -42,38 +65,35 @@ def _source_sql(source: Source, indicators: Sequence[Indicator], latest: bool) -
         if latest
         else ""
     )
-    return f"""
-WITH g AS (SELECT DISTINCT t FROM unnest(CAST(:times AS timestamptz[])) AS g(t)),
-c AS MATERIALIZED (
-    SELECT {", ".join("s." + c.strip() for c in source.columns.split(","))}, a.office_id, a.customs_id
-    FROM {source.table} s JOIN site_ancestry a ON a.site_id = s.site_id
-    WHERE {source.candidates}
-),
-agg AS (
-    SELECT g.t, {_NODE} AS node_id,
-       {aggregates}
-    FROM g JOIN c ON {source.member}
-    GROUP BY g.t, ROLLUP (c.customs_id, c.office_id, c.site_id)
-),
+    return f"""{aggregate_sql(source, indicators)},
 points AS (
-    SELECT g.t AS time, s.series_id, v.value
+    SELECT g.t AS time, s.series_id, v.value, v.version
     FROM g CROSS JOIN org_node n
     LEFT JOIN agg ON agg.t = g.t AND agg.node_id = n.node_id
-    CROSS JOIN LATERAL (VALUES {values}) AS v(code, value)
+    CROSS JOIN LATERAL (VALUES {values}) AS v(code, value, version)
     JOIN series s ON s.node_id = n.node_id AND s.indicator_code = v.code
     WHERE v.value IS NOT NULL
 ){upsert_latest}
-INSERT INTO metric_point (time, series_id, value)
-SELECT time, series_id, value FROM points
-ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value
+INSERT INTO metric_point (time, series_id, value, spec_version)
+SELECT time, series_id, value, version FROM points
+ON CONFLICT (series_id, time) DO UPDATE SET value = EXCLUDED.value,
+    spec_version = EXCLUDED.spec_version
 """
 
 
-@cache
-def source_statement(source_name: str, latest: bool) -> str:
+@lru_cache(maxsize=64)
+def source_statement(
+    source_name: str, latest: bool, extra: tuple[Indicator, ...] = (), builtins: bool = True
+) -> str:
+    """The statement for one source: the built-ins of the source (unless builtins=False),
+    then `extra` (user-defined indicators of that source, in order)."""
     source = SOURCES[source_name]
-    indicators = [i for i in INDICATORS if i.source == source_name]
-    return _source_sql(source, indicators, latest)
+    indicators = [i for i in INDICATORS if builtins and i.source == source_name]
+    return _source_sql(source, indicators + [i for i in extra if i.source == source_name], latest)
+
+
+def bound_params(indicators: Sequence[Indicator]) -> dict[str, Any]:
+    return {name: value for i in indicators for name, value in i.params}
 
 
 @dataclass(frozen=True)
@@ -82,20 +102,32 @@ class CycleResult:
     points: int
 
 
-def compute(conn: Connection, times: Sequence[datetime], live: bool = False) -> CycleResult:
-    """Write every built-in indicator for every node at each of `times` (all in one transaction).
+def compute(
+    conn: Connection,
+    times: Sequence[datetime],
+    live: bool = False,
+    extra: Sequence[Indicator] = (),
+    builtins: bool = True,
+) -> CycleResult:
+    """Write every built-in indicator (unless builtins=False), and the `extra` ones, for every
+    node at each of `times` (all in one transaction).
 
     With live=True the newest time also refreshes series_latest and the live-only sources
     (feed health, which has no history) are included.
     """
     if not times:
         return CycleResult(0, 0)
-    params = {"times": list(times), "tmin": min(times), "tmax": max(times)}
+    times_params = {"times": list(times), "tmin": min(times), "tmax": max(times)}
     written = 0
     for name, source in SOURCES.items():
         if source.live_only and not live:
             continue
-        result = conn.execute(text(source_statement(name, latest=live)), params)
+        mine = tuple(i for i in extra if i.source == name)
+        own = [i for i in INDICATORS if builtins and i.source == name]
+        if not own and not mine:
+            continue
+        params = {**times_params, **bound_params([*own, *mine])}
+        result = conn.execute(text(source_statement(name, live, mine, builtins)), params)
         written += max(result.rowcount, 0)
     return CycleResult(len(set(times)), written)
 

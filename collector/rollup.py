@@ -16,8 +16,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
+from collector.indicators.store import active_indicators
+from collector.metric_definitions import INDICATORS
 from collector.metrics import CycleResult, compute, time_steps
 from quaywatch.db import try_advisory_lock
+
+
+class UnknownIndicator(LookupError):
+    """No built-in and no stored spec has this code."""
+
 
 # Points can arrive late (backfills, late events recomputed): re-aggregate this far back.
 ROLLUP_LOOKBACK = timedelta(hours=3)
@@ -35,13 +42,13 @@ ON CONFLICT (series_id, bucket) DO UPDATE SET avg = EXCLUDED.avg, min = EXCLUDED
 
 
 def metrics_cycle(engine: Engine, now: datetime | None = None) -> CycleResult | None:
-    """Compute every indicator for every node at `now` (minute-aligned); None if another
-    replica holds the lock."""
+    """Compute every indicator, built-in and user-defined (the latest version of each stored
+    spec), for every node at `now` (minute-aligned); None if another replica holds the lock."""
     now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
     with engine.begin() as conn:
         if not try_advisory_lock(conn, "collector.metrics_cycle"):
             return None
-        result = compute(conn, [now], live=True)
+        result = compute(conn, [now], live=True, extra=active_indicators(conn))
         _mark(conn, "metrics_cycle", now, {"points": result.points})
     return result
 
@@ -53,18 +60,28 @@ def backfill_metrics(
     step: timedelta,
     batch: int = 12,
     workers: int = 2,
+    indicator: str | None = None,
 ) -> CycleResult:
     """Recompute metrics at every `step` from `since` to `until`; idempotent (upserts).
 
-    Batches of times run on `workers` connections at once: the work is in the database, and
-    each batch is its own transaction, so an interrupted backfill can simply be run again.
+    With `indicator` (a code), only that indicator is recomputed: its source's rows are read
+    once per batch for it alone. Batches of times run on `workers` connections at once: the
+    work is in the database, and each batch is its own transaction, so an interrupted
+    backfill can simply be run again.
     """
     times = time_steps(since, until, step)
     batches = [times[start : start + batch] for start in range(0, len(times), batch)]
+    with engine.connect() as conn:
+        extra = active_indicators(conn)
+    builtins = indicator is None
+    if indicator is not None:
+        extra = [i for i in [*extra, *INDICATORS] if i.code == indicator][:1]
+        if not extra:
+            raise UnknownIndicator(indicator)
 
     def run(chunk: list[datetime]) -> int:
         with engine.begin() as conn:
-            return compute(conn, chunk).points
+            return compute(conn, chunk, extra=extra, builtins=builtins).points
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         points = sum(pool.map(run, batches))

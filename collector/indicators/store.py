@@ -1,0 +1,123 @@
+"""User-defined indicators in the database: the catalogue row (`indicator`, builtin = false)
+with a series for every node, and every version of the spec (`indicator_spec`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from collector.indicators.base import Indicator
+from collector.indicators.compile import compile_spec
+from collector.indicators.spec import IndicatorSpec
+
+log = logging.getLogger(__name__)
+
+_UPSERT = text(
+    "INSERT INTO indicator (code, name_en, name_zh, unit, theme, direction, definition,"
+    " forecastable, builtin) VALUES (:code, :name_en, :name_zh, :unit, :theme, :direction,"
+    " :definition, :forecastable, false) ON CONFLICT (code) DO UPDATE SET"
+    " name_en = EXCLUDED.name_en, name_zh = EXCLUDED.name_zh, unit = EXCLUDED.unit,"
+    " theme = EXCLUDED.theme, direction = EXCLUDED.direction,"
+    " definition = EXCLUDED.definition, forecastable = EXCLUDED.forecastable"
+    " WHERE NOT indicator.builtin"
+)
+_SERIES = text(
+    "INSERT INTO series (node_id, indicator_code) SELECT n.node_id, i.code"
+    " FROM org_node n CROSS JOIN indicator i WHERE i.code = ANY(CAST(:codes AS text[]))"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+def register(conn: Connection, indicators: Sequence[Indicator]) -> None:
+    """Upsert the catalogue rows of user-defined indicators (never a built-in's) and their series."""
+    if not indicators:
+        return
+    conn.execute(
+        _UPSERT,
+        [
+            {
+                "code": i.code,
+                "name_en": i.name_en,
+                "name_zh": i.name_zh,
+                "unit": i.unit,
+                "theme": i.theme,
+                "direction": i.direction,
+                "definition": i.definition,
+                "forecastable": i.forecastable,
+            }
+            for i in indicators
+        ],
+    )
+    conn.execute(_SERIES, {"codes": [i.code for i in indicators]})
+
+
+_LATEST = text(
+    "SELECT DISTINCT ON (code) code, version, node_scope, spec FROM indicator_spec"
+    " ORDER BY code, version DESC"
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    code: str
+    version: int
+    node_scope: str
+    spec: dict[str, Any]
+
+
+def latest_specs(conn: Connection) -> dict[str, Stored]:
+    return {row.code: Stored(*row) for row in conn.execute(_LATEST)}
+
+
+def active_indicators(conn: Connection) -> list[Indicator]:
+    """The latest version of every stored spec, compiled, for the metrics cycle.
+
+    A stored spec this code no longer accepts is skipped (and logged), never the whole cycle.
+    """
+    out = []
+    for stored in latest_specs(conn).values():
+        try:
+            compiled = compile_spec(IndicatorSpec.model_validate(stored.spec))
+        except ValidationError as exc:
+            log.error("indicator %s v%d no longer validates: %s", stored.code, stored.version, exc)
+            continue
+        out.append(replace(compiled, version=stored.version))
+    return sorted(out, key=lambda i: i.code)
+
+
+@dataclass(frozen=True)
+class Applied:
+    code: str
+    version: int
+    changed: bool
+
+
+def apply_spec(conn: Connection, spec: IndicatorSpec, node_scope: str, created_by: str) -> Applied:
+    """Upsert one spec by code: a changed spec (or scope) is stored as a new version."""
+    document = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    current = conn.execute(
+        text(
+            "SELECT version, node_scope, spec FROM indicator_spec WHERE code = :c"
+            " ORDER BY version DESC LIMIT 1 FOR UPDATE"
+        ),
+        {"c": spec.code},
+    ).first()
+    if current is not None and current.spec == document and current.node_scope == node_scope:
+        return Applied(spec.code, current.version, changed=False)
+    version = 1 if current is None else current.version + 1
+    register(conn, [compile_spec(spec)])
+    conn.execute(
+        text(
+            "INSERT INTO indicator_spec (code, version, node_scope, spec, created_by)"
+            " VALUES (:c, :v, :s, CAST(:d AS jsonb), :b)"
+        ),
+        {"c": spec.code, "v": version, "s": node_scope, "d": json.dumps(document), "b": created_by},
+    )
+    return Applied(spec.code, version, changed=True)
