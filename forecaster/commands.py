@@ -92,7 +92,12 @@ def forecast_plot(
 
 
 @click.command("backtest")
-@click.option("--days", default=7, show_default=True, help="Days of history replayed (origins).")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Days of origins replayed [default: 7; with --csv, the whole file].",
+)
 @click.option("--indicator", "indicators", multiple=True, help="Indicator code (repeatable).")
 @click.option("--site", "sites", multiple=True, help="Node ids scored (default: 10 busiest + CN).")
 @click.option("--step-hours", default=3, show_default=True, help="Hours between origins.")
@@ -105,6 +110,12 @@ def forecast_plot(
 @click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--threshold", type=float, default=None, help="Threshold for --csv.")
 @click.option("--direction", type=click.Choice(["above", "below"]), default="above")
+@click.option(
+    "--count",
+    is_flag=True,
+    help="With --csv: the series is a count, so forecasts are clipped at zero (default: values"
+    " below zero are kept; stored indicators are always clipped).",
+)
 @click.option(
     "--seasonality-mode",
     type=click.Choice(["additive", "multiplicative"]),
@@ -122,15 +133,23 @@ def backtest(ctx: Context, /, **options: Any) -> None:
     """Replay history with rolling origins and print markdown score tables.
 
     Without --csv: the database's hourly metrics and lots (the simulator's history, with its
-    ground truth). With --csv FILE --threshold X: one external timestamp,value series.
+    ground truth). With --csv FILE --threshold X: one external timestamp,value series, hourly
+    or finer (averaged per hour; daily or coarser data is refused), header row optional.
     """
     from forecaster.backtest.report import run_backtest
 
     if options["csv_path"] and options["threshold"] is None:
         raise click.UsageError("--csv needs --threshold")
+    if options["count"] and not options["csv_path"]:
+        raise click.UsageError("--count applies to --csv only (stored indicators are counts)")
+    if options["days"] is None and not options["csv_path"]:
+        options["days"] = 7
     wants_db = not options["csv_path"] or options["store"]
-    for block in run_backtest(ctx.engine if wants_db else None, options):
-        click.echo(block)
+    try:
+        for block in run_backtest(ctx.engine if wants_db else None, options):
+            click.echo(block)
+    except ValueError as exc:  # unreadable CSV, coarse data, empty history: the cause, no trace
+        raise click.ClickException(str(exc)) from exc
 
 
 def register(cli: click.Group) -> None:

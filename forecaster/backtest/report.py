@@ -11,10 +11,12 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine, text
 
 from forecaster import store
 from forecaster.backtest import deadlines
+from forecaster.backtest.conformal import pooled
 from forecaster.backtest.scoring import to_markdown
 from forecaster.backtest.thresholds import (
     IndicatorResult,
@@ -50,6 +52,9 @@ def run_backtest(engine: Engine | None, options: Mapping[str, Any]) -> Iterator[
         workers=options["workers"],
         false_alarm_budget=options["budget"],
         config=ProphetConfig(seasonality_mode=options.get("seasonality_mode", "additive")),
+        # Stored indicators are all counts, rates or durations; a CSV series is whatever it is
+        # unless declared a count.
+        non_negative=bool(options.get("count")) if options.get("csv_path") else True,
     )
     rows: list[store.BacktestRow] = []
     results: list[IndicatorResult] = []
@@ -70,6 +75,13 @@ def _csv(
 ) -> Iterator[str]:
     path = options["csv_path"]
     history = read_csv_series(path)
+    days = options.get("days")
+    note = ""
+    if days is not None:
+        # The same span as the stored-history replay: origins over the last ``days`` days.
+        span = pd.Timedelta(hours=int(days) * 24 + replay.window_hours + replay.horizon_hours)
+        history = history[history["ds"] > history["ds"].max() - span].reset_index(drop=True)
+        note = f"; origins over the last {int(days)} day(s) of the file (--days)"
     name = f"csv:{path.name}"
     result = score_indicator(
         name,
@@ -78,9 +90,9 @@ def _csv(
         thresholds={name: options["threshold"]},
         direction=options.get("direction", "above"),
     )
-    if result is None:
-        yield f"{path}: no usable origins"
-        return
+    assert result is not None  # the threshold is given
+    values = "clipped at zero (--count)" if replay.non_negative else "not clipped at zero"
+    yield f"{path}: {len(history)} hourly rows, forecasts {values}{note}\n"
     yield _indicator_block(result, replay)
     rows += _threshold_rows(result, replay)
 
@@ -108,7 +120,7 @@ def _thresholds(
 
 
 def _threshold_rows(result: IndicatorResult, replay: Replay) -> list[store.BacktestRow]:
-    chosen = f"prophet {result.chosen.name}"
+    chosen = f"prophet {result.chosen.name}" if result.chosen else None
     return [
         store.BacktestRow(
             "threshold", result.subject, "sample", s, s.method == chosen, replay.horizon_hours
@@ -119,15 +131,62 @@ def _threshold_rows(result: IndicatorResult, replay: Replay) -> list[store.Backt
 
 def _indicator_block(result: IndicatorResult, replay: Replay) -> str:
     thresholds = ", ".join(f"{k} {v:g}" for k, v in sorted(result.thresholds.items()))
-    s = result.chosen_score
-    return (
+    head = (
         f"## {result.subject}\n\n{result.series} series, {replay.horizon_hours} h ahead, an origin"
         f" every {replay.step_hours} h; thresholds: {thresholds}\n\n"
+        f"Origins: {result.origins}, scored {result.scored}; skipped {result.skipped_beyond}"
+        f" already beyond the threshold (or without data before them), {result.skipped_failed}"
+        " without a Prophet forecast (fit failed or skipped)\n\n"
+    )
+    budget = f"budget {replay.false_alarm_budget:g} false-alarm episodes per site-week"
+    s, chosen = result.chosen_score, result.chosen
+    if chosen is None or s is None:
+        return head + f"No rule could be chosen ({budget}): {_why_unscored(result)}\n"
+    return (
+        head
         + to_markdown([score for _, score in result.rows])
-        + f"\nChosen (budget {replay.false_alarm_budget:g} false-alarm episodes per site-week):"
-        f" **prophet {result.chosen.name}**, F1 {s.f1:.2f}, precision {s.precision:.2f},"
+        + _bands_block(result)
+        + f"\nChosen ({budget}):"
+        f" **prophet {chosen.name}**, F1 {s.f1:.2f}, precision {s.precision:.2f},"
         f" {s.false_alarm_episodes_per_site_week:.2f} false-alarm episodes per site-week.\n"
     )
+
+
+def _bands_block(result: IndicatorResult) -> str:
+    """Prophet's 80 % band out of sample, per series and pooled, before and after widening."""
+    if not any(b.rows for b in result.bands):
+        return (
+            "\nBand coverage: no origin had a calibration window (48 observed forecast rows"
+            " before it), so coverage after widening is not measured.\n"
+        )
+    lines = [
+        "\nProphet band coverage out of sample (80 % nominal), before and after split-conformal"
+        " widening calibrated on each series' earlier origins:\n",
+        "| series | origins | rows | coverage before | coverage after | median factor |",
+        "|---|---|---|---|---|---|",
+    ]
+    every = [*result.bands, pooled(result.bands, "all")] if len(result.bands) > 1 else result.bands
+    for b in every:
+        lines.append(
+            f"| {b.key} | {b.origins} | {b.rows} | {_share(b.before)} | {_share(b.after)}"
+            f" | {_share(b.median_factor)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _share(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.2f}"
+
+
+def _why_unscored(result: IndicatorResult) -> str:
+    if result.origins == 0:
+        return (
+            "no origin fits in the data (it needs --window-days of history plus the 24 h"
+            " horizon); give more history or a shorter --window-days."
+        )
+    if result.skipped_beyond == result.origins:
+        return "the series was already beyond the threshold at every origin."
+    return "Prophet produced no forecast at any origin (each fit failed or was skipped)."
 
 
 def _deadlines(
@@ -180,6 +239,8 @@ def _save(
         )
         if options.get("apply_rules"):
             for result in results:
+                if result.chosen is None:
+                    continue
                 store.save_decision(
                     conn,
                     result.subject,
@@ -187,9 +248,8 @@ def _save(
                     false_alarm_budget=options["budget"],
                     backtest_id=backtest_id,
                 )
+    chosen = sum(result.chosen is not None for result in results)
     applied = (
-        f"; decision rules applied for {len(results)} indicator(s)"
-        if options.get("apply_rules")
-        else ""
+        f"; decision rules applied for {chosen} indicator(s)" if options.get("apply_rules") else ""
     )
     return f"stored as backtest {backtest_id} ({len(rows)} rows){applied}"

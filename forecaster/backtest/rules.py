@@ -14,12 +14,13 @@ smallest observed value reached that rarely, so that a mostly-zero count gets 1,
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from forecaster.backtest import conformal
 from forecaster.backtest.baselines import BASELINES
 from forecaster.backtest.scoring import HOUR, Score, origins
 from forecaster.decision import CANDIDATES, DecisionRule
@@ -44,6 +45,8 @@ class Case:
     abs_error: float
     n_points: int
     n_covered: int
+    # Per forecast row with an observation: error over the band's half-width on its side.
+    ratios: np.ndarray = field(default_factory=lambda: np.empty(0))
 
     @property
     def max_p(self) -> float:
@@ -80,6 +83,24 @@ def _windows(
     return out
 
 
+def count_origins(
+    histories: Mapping[str, pd.DataFrame],
+    thresholds: Mapping[str, float],
+    direction: Direction,
+    window: int,
+    horizon: int,
+    step: int,
+) -> tuple[int, int]:
+    """(origins, origins skipped because the series was already beyond the threshold)."""
+    total = beyond = 0
+    for key, history in histories.items():
+        hist = history.dropna(subset=["y"]).sort_values("ds", ignore_index=True)
+        n = len(origins(hist, window_hours=window, horizon_hours=horizon, step_hours=step))
+        total += n
+        beyond += n - len(_windows(history, thresholds[key], direction, window, horizon, step))
+    return total, beyond
+
+
 def _beyond(value: float, threshold: float, direction: Direction) -> bool:
     return bool(value >= threshold) if direction == "above" else bool(value <= threshold)
 
@@ -105,6 +126,7 @@ def _case(
         float((joined["y"] - joined["yhat"]).abs().sum()),
         len(joined),
         int(inside.sum()),
+        conformal.ratios(joined),
     )
 
 
@@ -116,8 +138,10 @@ def baseline_cases(
     window: int = 28 * 24,
     horizon: int = 24,
     step: int = 3,
+    non_negative: bool = True,
 ) -> dict[str, list[Case]]:
-    """Cases of every baseline in ``baselines.BASELINES`` (cheap: computed in this process)."""
+    """Cases of every baseline in ``baselines.BASELINES`` (cheap: computed in this process);
+    ``non_negative`` clips the forecasts at zero (counts)."""
     out: dict[str, list[Case]] = {name: [] for name in BASELINES}
     for key, history in histories.items():
         t = thresholds[key]
@@ -125,7 +149,7 @@ def baseline_cases(
             now = train["ds"].iloc[-1]
             for name, method in BASELINES.items():
                 clipped: Callable[..., pd.DataFrame] = method  # all take non_negative
-                fc = _safe(partial(clipped, non_negative=True), train, horizon)
+                fc = _safe(partial(clipped, non_negative=non_negative), train, horizon)
                 if fc is not None:
                     out[name].append(_case(key, fc, truth, now, t, direction))
     return out
@@ -167,10 +191,17 @@ def prophet_cases(
 
 
 def score(cases: Sequence[Case], rule: DecisionRule, name: str, step: int = 3) -> Score:
-    """Pooled score of ``rule`` over ``cases`` (TP: warned and crossed within the horizon)."""
+    """Pooled score of ``rule`` over ``cases`` (TP: warned and crossed within the horizon).
+
+    TP/FP/FN/TN count origins. Lead is counted per crossing event (a series' crossing hour):
+    crossing - ``now`` of the first origin that warned truly before it, so a method that
+    warns earlier and keeps warning gets the longer lead (NAB-style, not a median over the
+    TP origins, which rewards warning late only).
+    """
     ordered = sorted(cases, key=lambda c: (c.key, c.now))
     total = Score(name)
     streak, last, warned_before = 0, None, False
+    detected: set[tuple[str, pd.Timestamp]] = set()
     for case in ordered:
         held = case.max_p >= rule.cut - 1e-12
         contiguous = (
@@ -181,6 +212,11 @@ def score(cases: Sequence[Case], rule: DecisionRule, name: str, step: int = 3) -
         outcome = _outcome(case, rule, name, warned)
         if outcome.fp and not (contiguous and warned_before):
             outcome = replace(outcome, fp_episodes=1)  # a new run of false warnings
+        if outcome.tp and case.truth is not None:
+            event = (case.key, case.truth)
+            if event in detected:
+                outcome = replace(outcome, leads_hours=())  # a later warning of the same event
+            detected.add(event)
         total += outcome
         last, warned_before = case, warned
     # False alarms are spread over the time at risk: one step per scored origin.

@@ -6,7 +6,9 @@ Threshold protocol, per origin (every ``step_hours``):
 - skip the origin if ``y`` at ``now`` is already beyond the threshold (not "ahead of time");
 - truth: the first observed ``ds`` in ``(now, now + horizon]`` with ``y`` at or beyond it;
 - prediction: ``threshold_crossing.first_crossing`` of the method's forecast under its rule;
-- TP/FP/FN/TN per origin; lead = truth - now for a TP; timing error = |predicted - truth|;
+- TP/FP/FN/TN per origin; timing error = |predicted - truth| per TP origin;
+- lead per crossing event (series, truth): truth - now of the first origin that warned truly
+  before it (NAB-style); later warnings of the same crossing add no lead;
 - MAE and band coverage over forecast rows that have an observation.
 
 Deadline protocol, per lot: a warning counts only if issued while the lot was held
@@ -50,8 +52,9 @@ class Method:
 class Score:
     """Counts for one method; rates are properties so that ``a + b`` pools correctly.
 
-    ``site_weeks`` is the observation time false alarms are spread over; ``leads_hours`` and
-    ``timing_errors_hours`` hold one value per true positive; ``abs_error_sum``, ``n_points``
+    ``site_weeks`` is the observation time false alarms are spread over; ``leads_hours`` holds
+    one value per detected event (a threshold crossing: from its first true warning; a lot:
+    from its warning), ``timing_errors_hours`` one per true positive; ``abs_error_sum``, ``n_points``
     and ``n_covered`` give MAE and band coverage; ``skipped`` counts origins where the
     forecaster raised ``ForecastError``; ``fp_episodes`` counts runs of consecutive false
     warnings as one (what an operator sees as one false alert), where the scorer tracks them.
@@ -149,12 +152,14 @@ def _score_origin(
     threshold: float,
     direction: Direction,
     horizon_hours: int,
-) -> Score:
+) -> tuple[Score, pd.Timestamp | None]:
+    """The origin's score and, for a true positive, the crossing it warned of (the caller
+    gives the lead, once per crossing)."""
     now = window["ds"].iloc[-1]
     try:
         fc = method.forecast(window, horizon_hours)
     except ForecastError:
-        return Score(method.name, skipped=1)
+        return Score(method.name, skipped=1), None
     fc = fc[fc["ds"] <= now + horizon_hours * HOUR]
     hit = first_crossing(
         fc,
@@ -176,11 +181,11 @@ def _score_origin(
         n_covered=int(inside.sum()),
     )
     if hit is not None and actual is not None:
-        lead, timing = (actual - now) / HOUR, abs(hit.at - actual) / HOUR
-        return replace(accuracy, tp=1, leads_hours=(lead,), timing_errors_hours=(timing,))
+        timing = abs(hit.at - actual) / HOUR
+        return replace(accuracy, tp=1, timing_errors_hours=(timing,)), pd.Timestamp(actual)
     if hit is not None:
-        return replace(accuracy, fp=1)
-    return replace(accuracy, fn=1) if actual is not None else replace(accuracy, tn=1)
+        return replace(accuracy, fp=1), None
+    return replace(accuracy, fn=1) if actual is not None else replace(accuracy, tn=1), None
 
 
 def backtest_threshold(
@@ -199,6 +204,7 @@ def backtest_threshold(
     starts = origins(
         hist, window_hours=window_hours, horizon_hours=horizon_hours, step_hours=step_hours
     )
+    detected: set[tuple[str, pd.Timestamp]] = set()  # (method, crossing) warned truly
     for origin in starts:
         window = hist[(hist["ds"] >= origin - window_hours * HOUR) & (hist["ds"] < origin)]
         if window.empty or _beyond(window["y"].iloc[-1:], threshold, direction).iloc[0]:
@@ -206,7 +212,12 @@ def backtest_threshold(
         now = window["ds"].iloc[-1]
         truth = hist[(hist["ds"] > now) & (hist["ds"] <= now + horizon_hours * HOUR)]
         for m in methods:
-            scores[m.name] += _score_origin(m, window, truth, threshold, direction, horizon_hours)
+            score, crossing = _score_origin(m, window, truth, threshold, direction, horizon_hours)
+            if crossing is not None:
+                if (m.name, crossing) not in detected:  # origins run forward: the first warning
+                    score = replace(score, leads_hours=((crossing - now) / HOUR,))
+                detected.add((m.name, crossing))
+            scores[m.name] += score
     weeks = len(starts) * step_hours / 168.0
     return [replace(s, site_weeks=weeks) for s in scores.values()]
 

@@ -10,7 +10,7 @@ the false-alarm budget and the Prophet cases give the calibration.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from forecaster.backtest import rules as rb
+from forecaster.backtest.conformal import BandCoverage, band_coverage
 from forecaster.backtest.scoring import Score
 from forecaster.decision import DecisionRule, choose
 from forecaster.prophet.batch import FAST_CONFIG
@@ -36,18 +37,32 @@ class Replay:
     workers: int = 2
     false_alarm_budget: float = 1.0  # false warnings per series-week at risk
     config: ProphetConfig = FAST_CONFIG
+    non_negative: bool = True  # clip forecasts (Prophet's and the baselines') at zero: counts
 
 
 @dataclass
 class IndicatorResult:
-    """Scores of one indicator: one row per method, the chosen rule and its calibration."""
+    """Scores of one indicator: one row per method, the chosen rule and its calibration.
+
+    ``chosen`` is None when Prophet scored no origin (nothing to choose from). Of ``origins``,
+    ``skipped_beyond`` were already beyond the threshold at the origin (not a forecast question)
+    and ``skipped_failed`` had no Prophet forecast (fit failed or skipped, e.g. too few points).
+    """
 
     subject: str
     series: int
     rows: list[tuple[DecisionRule | None, Score]]
-    chosen: DecisionRule
-    chosen_score: Score
+    chosen: DecisionRule | None
+    chosen_score: Score | None
     thresholds: dict[str, float] = field(default_factory=dict)
+    origins: int = 0
+    skipped_beyond: int = 0
+    skipped_failed: int = 0
+    bands: list[BandCoverage] = field(default_factory=list)  # Prophet's, per series
+
+    @property
+    def scored(self) -> int:
+        return self.origins - self.skipped_beyond - self.skipped_failed
 
 
 def default_nodes(engine: Engine, sites: int = 10) -> list[str]:
@@ -99,6 +114,7 @@ def score_indicator(
     if not usable:
         return None
     window, horizon, step = replay.window_hours, replay.horizon_hours, replay.step_hours
+    config = replace(replay.config, non_negative=replay.non_negative)
     prophet = rb.prophet_cases(
         usable,
         thresholds,
@@ -107,28 +123,69 @@ def score_indicator(
         horizon=horizon,
         step=step,
         workers=replay.workers,
-        config=replay.config,
+        config=config,
     )
     baselines = rb.baseline_cases(
-        usable, thresholds, direction=direction, window=window, horizon=horizon, step=step
+        usable,
+        thresholds,
+        direction=direction,
+        window=window,
+        horizon=horizon,
+        step=step,
+        non_negative=replay.non_negative,
     )
+    total, beyond = rb.count_origins(usable, thresholds, direction, window, horizon, step)
     rows = rb.compare(prophet, baselines, replay.step_hours)
+    result = IndicatorResult(
+        subject, len(usable), rows, None, None, thresholds, total, beyond,
+        total - beyond - len(prophet), band_coverage(prophet, horizon),
+    )  # fmt: skip
+    if not prophet:
+        return result  # a rule chosen from zero scored origins would be noise
     candidates = [(rule, s) for rule, s in rows if rule is not None]
-    chosen, chosen_score = choose(candidates, replay.false_alarm_budget)
-    calibrated = DecisionRule(
+    chosen, result.chosen_score = choose(candidates, replay.false_alarm_budget)
+    result.chosen = DecisionRule(
         chosen.rule, chosen.min_probability, chosen.consecutive, rb.calibration_of(prophet)
     )
-    return IndicatorResult(subject, len(usable), rows, calibrated, chosen_score, thresholds)
+    return result
 
 
 def read_csv_series(path: Path) -> pd.DataFrame:
-    """``timestamp,value`` (header optional) as an hourly ``ds, y`` frame (mean per hour), with
-    any time zone converted to UTC and dropped."""
-    raw = pd.read_csv(path)
+    """``timestamp,value`` as an hourly ``ds, y`` frame (mean per hour), with any time zone
+    converted to UTC and dropped.
+
+    The first row is a header unless it parses as a timestamp and a number. Data finer than
+    hourly is averaged per hour; coarser data (median spacing over 1 h, e.g. daily) raises
+    ``ValueError``: spreading a daily value over 24 hours would invent the daily cycle the
+    backtest scores.
+    """
+    raw = pd.read_csv(path, header=None, dtype=str, skip_blank_lines=True)
     if raw.shape[1] < 2:
         raise ValueError(f"{path}: expected two columns, timestamp and value")
-    stamps = pd.to_datetime(raw.iloc[:, 0], utc=True, format="mixed").dt.tz_localize(None)
+    if not _is_data_row(raw.iat[0, 0], raw.iat[0, 1]):
+        raw = raw.iloc[1:]
+    if raw.empty:
+        raise ValueError(f"{path}: no data rows")
+    try:
+        stamps = pd.to_datetime(raw.iloc[:, 0], utc=True, format="mixed").dt.tz_localize(None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: first column is not a timestamp ({exc})") from exc
     values = pd.to_numeric(raw.iloc[:, 1], errors="coerce")
-    series = pd.Series(values.to_numpy(), index=stamps).sort_index()
+    series = pd.Series(values.to_numpy(), index=stamps.to_numpy()).sort_index()
+    spacing = pd.Series(series.index.unique()).diff().median()
+    if pd.notna(spacing) and spacing > pd.Timedelta(hours=1):
+        raise ValueError(
+            f"{path}: timestamps are {spacing} apart (median); the backtest scores hourly"
+            " series with a daily cycle, so give hourly or finer data"
+        )
     hourly = series.resample("h").mean()
     return pd.DataFrame({"ds": hourly.index, "y": hourly.to_numpy()})
+
+
+def _is_data_row(stamp: object, value: object) -> bool:
+    try:
+        pd.Timestamp(str(stamp))
+        float(str(value))
+    except ValueError:
+        return False
+    return True

@@ -110,7 +110,7 @@ def test_backtest_scores_an_external_csv_series(run, tmp_path):
         "--csv",
         str(path),
         "--threshold",
-        "17",
+        "25",
         "--no-store",
         "--window-days",
         "7",
@@ -121,5 +121,77 @@ def test_backtest_scores_an_external_csv_series(run, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "## csv:series.csv" in result.output and "| prophet yhat |" in result.output
+    assert "| series | origins | rows | coverage before | coverage after |" in result.output
     missing = CliRunner().invoke(cli, ["backtest", "--csv", str(path), "--no-store"])
     assert missing.exit_code != 0 and "--csv needs --threshold" in missing.output
+
+
+def _write_csv(path, values, *, start="2024-05-01", freq="h", header=True):
+    stamps = pd.date_range(start, periods=len(values), freq=freq)
+    frame = pd.DataFrame({"timestamp": stamps.astype(str), "value": values})
+    frame.to_csv(path, index=False, header=header)
+    return path
+
+
+def _csv_backtest(run, path, *extra):
+    args = ["--window-days", "3", "--step-hours", "12", "--workers", "1", "--no-store"]
+    return run("backtest", "--csv", str(path), *args, *extra)
+
+
+def _cells(output, method):
+    line = next(row for row in output.splitlines() if row.startswith(f"| {method} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_csv_backtest_keeps_values_below_zero_unless_declared_a_count(run, tmp_path):
+    t = np.arange(6 * 24)
+    path = _write_csv(tmp_path / "signed.csv", 3 * np.sin(2 * np.pi * t / 24))
+    kept = _csv_backtest(run, path, "--threshold", "-2.5", "--direction", "below")
+    assert kept.exit_code == 0, kept.output
+    assert "forecasts not clipped at zero" in kept.output
+    assert int(_cells(kept.output, "prophet yhat")[1]) > 0  # troughs below -2.5 foreseen
+    count = _csv_backtest(run, path, "--threshold", "-2.5", "--direction", "below", "--count")
+    assert "forecasts clipped at zero (--count)" in count.output
+    assert _cells(count.output, "prophet yhat")[1] == "0"  # a clipped forecast never goes below
+    stored = run("backtest", "--count")
+    assert stored.exit_code != 0 and "--count applies to --csv only" in stored.output
+
+
+def test_csv_backtest_refuses_daily_data_with_the_reason(run, tmp_path):
+    path = _write_csv(tmp_path / "daily.csv", np.arange(60.0), freq="D")
+    result = _csv_backtest(run, path, "--threshold", "50")
+    assert result.exit_code != 0
+    assert "1 days 00:00:00 apart (median)" in result.output
+    assert "give hourly or finer data" in result.output
+    assert "Chosen" not in result.output
+
+
+def test_csv_backtest_keeps_the_first_row_of_a_headerless_file(run, tmp_path):
+    values = 10 + 5 * np.sin(2 * np.pi * np.arange(5 * 24) / 24)
+    headed = _csv_backtest(run, _write_csv(tmp_path / "a.csv", values), "--threshold", "14")
+    bare = _write_csv(tmp_path / "b.csv", values, header=False)
+    headerless = _csv_backtest(run, bare, "--threshold", "14")
+    assert headerless.exit_code == 0, headerless.output
+    assert "120 hourly rows" in headed.output and "120 hourly rows" in headerless.output
+
+
+def test_csv_backtest_honours_days_and_counts_skipped_origins(run, tmp_path):
+    values = 10 + 5 * np.sin(2 * np.pi * np.arange(8 * 24) / 24)
+    path = _write_csv(tmp_path / "s.csv", values)
+    whole = _csv_backtest(run, path, "--threshold", "14")
+    assert "Origins: 8, scored 8; skipped 0 already beyond" in whole.output
+    last_two = _csv_backtest(run, path, "--threshold", "14", "--days", "2")
+    assert "origins over the last 2 day(s) of the file (--days)" in last_two.output
+    assert "Origins: 4, scored 4;" in last_two.output  # 48 h of origins, 12 h apart
+    # Origins fall on 23:00 and 11:00: every other one is above 9 already.
+    low = _csv_backtest(run, path, "--threshold", "9")
+    assert "Origins: 8, scored 4; skipped 4 already beyond the threshold" in low.output
+
+
+def test_csv_backtest_chooses_no_rule_from_zero_scored_origins(run, tmp_path):
+    path = _write_csv(tmp_path / "short.csv", np.arange(2 * 24.0))
+    result = _csv_backtest(run, path, "--threshold", "40")
+    assert result.exit_code == 0, result.output
+    assert "Origins: 0, scored 0" in result.output
+    assert "No rule could be chosen" in result.output and "Chosen" not in result.output
+    assert "no origin fits in the data" in result.output

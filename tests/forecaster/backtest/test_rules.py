@@ -50,3 +50,28 @@ def test_prophet_and_baselines_are_scored_on_the_same_origins(make_series):
     rows = rb.compare(prophet, baselines, step=24)
     assert len(rows) == 15 + 4
     assert rb.calibration_of(prophet) is None  # fewer than 20 cases
+
+
+def test_lead_is_per_crossing_from_the_first_true_warning():
+    crossing = T0 + 24 * H
+
+    def warned_from(first_hour: int) -> list[rb.Case]:
+        out = []
+        for hour in range(0, 24, 3):
+            now = T0 + hour * H
+            p = 0.9 if hour >= first_hour else 0.1
+            out.append(rb.Case("s", now, np.array([crossing]), np.array([p]), crossing, 0, 0, 0))
+        # A second crossing, warned of once, 2 h ahead, by both methods.
+        now = T0 + 40 * H
+        out.append(
+            rb.Case("s", now, np.array([now + 2 * H]), np.array([0.9]), now + 2 * H, 0, 0, 0)
+        )
+        return out
+
+    early = rb.score(warned_from(3), DecisionRule("yhat"), "early", step=3)
+    late = rb.score(warned_from(18), DecisionRule("yhat"), "late", step=3)
+    assert early.tp == 7 + 1 and late.tp == 2 + 1  # TP still counts origins
+    assert early.leads_hours == (21.0, 2.0) and late.leads_hours == (6.0, 2.0)
+    assert early.median_lead_hours == 11.5 and late.median_lead_hours == 4.0
+    # Per TP origin (the old figure) the early method's median was 10.5 h, of (21, 18, ..., 3, 2):
+    # warning again as the crossing nears pulled its lead down.

@@ -73,6 +73,18 @@ def test_lead_times_on_a_hand_made_series():
     assert score.site_weeks == pytest.approx(48 / 168)
 
 
+def test_a_crossing_warned_of_at_several_origins_has_one_lead_from_the_first():
+    ds = pd.date_range(T0, periods=4 * 24, freq="h")
+    y = np.zeros(len(ds))
+    y[60] = 10.0  # one crossing, inside the horizons of the origins at +42 h, +48 h, +54 h, +60 h
+    full = pd.DataFrame({"ds": ds, "y": y})
+    (score,) = backtest_threshold(
+        full, 5.0, [oracle(full)], window_hours=24, horizon_hours=24, step_hours=6
+    )
+    assert score.tp == 4  # per origin: +42, +48, +54, +60 (now = origin - 1 h)
+    assert score.leads_hours == (19.0,)  # crossing at +60 h minus now at +41 h
+
+
 def test_prophet_runs_in_the_backtest_like_any_other_method(make_series):
     full = make_series(n=33 * 24)
     methods = [

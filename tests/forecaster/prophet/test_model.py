@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.holidays import cn_holidays
+from forecaster.holidays import cn_holidays, makeup_workdays
 from forecaster.prophet.model import (
     COLUMNS,
     ForecastSkipped,
@@ -56,18 +57,35 @@ def test_counts_are_clipped_at_zero(make_series):
 
 def test_holidays_have_stable_names_across_years():
     table = cn_holidays()
-    assert set(table["holiday"]) == {"spring_festival", "golden_week"}
-    assert sorted(table["ds"].dt.year.unique()) == [2024, 2025, 2026, 2027, 2028]
-    assert (table.groupby("holiday").size() == 5).all()
+    assert set(table["holiday"]) == {"spring_festival", "golden_week", "makeup_workday"}
+    festivals = table[table["holiday"] != "makeup_workday"]
+    assert sorted(festivals["ds"].dt.year.unique()) == [2024, 2025, 2026, 2027, 2028]
+    assert (festivals.groupby("holiday").size() == 5).all()
     assert table.loc[table["holiday"] == "spring_festival", "ds"].dt.strftime("%m-%d").tolist() == [
         "02-10", "01-29", "02-17", "02-06", "01-26",
     ]  # fmt: skip
 
 
+def test_any_year_gets_spring_festival_and_national_day():
+    table = cn_holidays(range(2031, 2032))
+    days = dict(zip(table["holiday"], table["ds"].dt.strftime("%Y-%m-%d"), strict=False))
+    assert days["spring_festival"] == "2031-01-23"
+    assert days["golden_week"] == "2031-10-01"
+    assert "makeup_workday" not in days  # no State Council notice for 2031 in the library
+
+
+def test_makeup_workdays_are_marked_as_such():
+    assert date(2024, 2, 4) in makeup_workdays(range(2024, 2025))  # Sunday before Spring Festival
+    table = cn_holidays(range(2026, 2027))
+    makeup = table.loc[table["holiday"] == "makeup_workday", "ds"].dt.date.tolist()
+    assert date(2026, 2, 14) in makeup and date(2026, 10, 10) in makeup
+    assert all(d.weekday() >= 5 for d in makeup)
+
+
 def test_only_holidays_seen_in_the_history_are_modelled(make_series):
-    around_cny = fit(make_series(start="2026-02-01"))
-    assert set(around_cny.prophet.holidays["holiday"]) == {"spring_festival"}
-    assert fit(make_series(start="2026-05-01")).prophet.holidays is None
+    around_cny = fit(make_series(start="2026-02-01"))  # holds the 14 February make-up Saturday
+    assert set(around_cny.prophet.holidays["holiday"]) == {"spring_festival", "makeup_workday"}
+    assert fit(make_series(start="2026-05-12")).prophet.holidays is None
 
 
 def test_to_json_round_trips_and_predictions_are_equal(model):
