@@ -202,6 +202,9 @@ def get_metric(node_id: str, indicator: str) -> Any:
     _check_visible(node_id)
     hours = int_arg("hours", 24, 1, 24 * 90)
     with app_engine().connect() as conn:
+        known = conn.execute(text("SELECT 1 FROM indicator WHERE code = :i"), {"i": indicator})
+        if known.first() is None:
+            raise ApiError(404, "Not found", f"no indicator {indicator!r}")
         rows = conn.execute(
             text(
                 "SELECT p.time, p.value FROM metric_point p JOIN series s USING (series_id)"

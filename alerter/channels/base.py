@@ -21,7 +21,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from alerter.channels.errors import DeliveryError, Outcome
-from alerter.channels.http import HttpClient, redact
+from alerter.channels.http import HttpClient, parse_target, redact
 from alerter.channels.render import number_title, render_text, split_text, utf8_len
 
 __all__ = [
@@ -52,9 +52,10 @@ class ChannelConfig(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: SecretStr) -> SecretStr:
-        parts = urlsplit(url.get_secret_value())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host")
+        try:  # the parser that connects reads it (http.parse_target), not urlsplit
+            parse_target(url.get_secret_value())
+        except DeliveryError as exc:
+            raise ValueError(exc.message) from None
         return url
 
     def secrets(self) -> list[str]:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from alerter.delivery import reads, store
+from alerter.delivery.acks import active_acks
 from alerter.delivery.grouping import SentState, next_flush
 from alerter.delivery.inhibition import Source
 from alerter.delivery.routing import ChannelRoute, RoutableAlert, routes_for, routing_labels
@@ -140,12 +141,22 @@ def route_events(engine: Engine, now: datetime, batch: int = BATCH) -> int:
         for alert in fresh:
             if alert.status == "resolved":
                 store.resolve_held(conn, alert, now)
-        routes = reads.channel_routes(conn)
+        bad: list[reads.Unreadable] = []
+        routes = reads.channel_routes(conn, bad)
+        _record_unreadable(conn, bad, now)
         pairs = [(r, a) for a in fresh for r in routes_for(a, routes)]
         for route, alert in sorted(pairs, key=lambda p: (p[0].channel_id, p[1].fingerprint)):
             store.add_to_group(conn, route, alert, now)
         store.mark_processed(conn, [row["event_id"] for row in rows], now)
     return len(rows)
+
+
+def _record_unreadable(conn: Connection, bad: Sequence[reads.Unreadable], now: datetime) -> None:
+    """A skipped channel row shows on that channel's health; other tables have no health
+    column, so their skipped rows are only logged (once, by reads)."""
+    for skipped in bad:
+        if skipped.table == "channel" and isinstance(skipped.row_id, int):
+            store.record_unreadable(conn, skipped.row_id, skipped.reason, now)
 
 
 def _latest_per_fingerprint(alerts: Sequence[RoutableAlert]) -> list[RoutableAlert]:
@@ -180,18 +191,31 @@ def flush_groups(engine: Engine, now: datetime, batch: int = BATCH) -> tuple[int
             reads.channel_mute_intervals(conn, {g["channel_id"] for g in groups}),
         )
         alerts = reads.group_alerts(conn, [g["group_id"] for g in groups])
-        made = sum(_flush(conn, g, alerts.get(g["group_id"], []), inputs, now) for g in groups)
+        bad: list[reads.Unreadable] = []
+        made = 0
+        for group in groups:
+            route = _route_of(group, bad)
+            if route is None:  # its channel row is corrupt: try again a group_interval later
+                store.postpone_group(conn, group["group_id"], now, group["group_interval_s"])
+                continue
+            made += _flush(conn, group, route, alerts.get(group["group_id"], []), inputs, now)
+        _record_unreadable(conn, bad, now)
     return len(groups), made
+
+
+def _route_of(group: Mapping[Any, Any], bad: list[reads.Unreadable]) -> ChannelRoute | None:
+    found = reads.parse_each([group], "channel", "channel_id", ChannelRoute.from_row, bad)
+    return found[0] if found else None
 
 
 def _flush(
     conn: Connection,
     group: Mapping[Any, Any],
+    route: ChannelRoute,
     alerts: list[GroupAlert],
     inputs: FlushInputs,
     now: datetime,
 ) -> int:
-    route = ChannelRoute.from_row(group)
     sent = SentState(
         frozenset(group["sent_firing"]),
         frozenset(group["sent_resolved"]),
@@ -200,6 +224,7 @@ def _flush(
     ctx = FlushContext(
         route, now, sent, inputs.silences, inputs.sources, inputs.mutes.get(route.channel_id, [])
     )
+    ctx.acks = active_acks(conn, [a.fingerprint for a in alerts], now)  # stages.acknowledged
     out = run(ctx, list(alerts))
     made = 0
     if ctx.decision.send:

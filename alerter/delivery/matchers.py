@@ -2,25 +2,38 @@
 
 The four operators of Alertmanager's matchers (``=``, ``!=``, ``=~``, ``!~``); regular
 expressions are anchored at both ends, as in Alertmanager ("a regex matcher must match the whole
-value", https://prometheus.io/docs/alerting/latest/configuration/#matcher). A label that is
+value", https://prometheus.io/docs/alerting/latest/configuration/#matcher). They run on RE2, as
+Alertmanager's Go regexp does: linear time in the label's length, so a pattern such as ``(a+)+$``
+cannot stall dispatch; RE2 has no backreferences or lookaround, and such patterns are refused. A label that is
 absent reads as the empty string, so ``team!=""`` selects alerts that have a team.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+import re2
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 Op = Literal["=", "!=", "=~", "!~"]
 
 
 @lru_cache(maxsize=1024)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> Any:
+    """The RE2 program for ``pattern``; raises re2.error if RE2 cannot compile it."""
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print each refused pattern to stderr
+    return re2.compile(pattern, options=options)
 
 
 class Matcher(BaseModel):
@@ -37,14 +50,20 @@ class Matcher(BaseModel):
     def _strip(cls, value: str) -> str:
         return value.strip()
 
-    @model_validator(mode="after")
-    def _regex_compiles(self) -> Matcher:
-        if self.op in ("=~", "!~"):
+    @field_validator("value")
+    @classmethod
+    def _regex_compiles(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("op") in ("=~", "!~"):
             try:
-                _compiled(self.value)
-            except re.error as exc:
-                raise ValueError(f"value is not a valid regular expression: {exc}") from None
-        return self
+                _compiled(value)
+            except re2.error as exc:
+                raw = exc.args[0] if exc.args else ""
+                reason = raw.decode() if isinstance(raw, bytes) else str(raw)
+                raise ValueError(
+                    f"is not a regular expression RE2 can run ({reason}); backreferences and"
+                    " lookaround are not supported"
+                ) from None
+        return value
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         actual = labels.get(self.name, "")
@@ -59,9 +78,34 @@ class Matcher(BaseModel):
         return f'{self.name}{self.op}"{self.value}"'
 
 
-def parse_matchers(raw: Iterable[object]) -> list[Matcher]:
-    """Matchers from stored JSON (already validated when written)."""
-    return [Matcher.model_validate(item) for item in raw]
+class UnreadableRow(ValueError):
+    """A stored row that no longer parses (written by hand, or by an older version): dispatch
+    skips that row and says why, instead of stopping every other channel with it."""
+
+    def __init__(self, field: str, exc: Exception) -> None:
+        super().__init__(f"{field}{describe(exc)}")
+
+
+def describe(exc: Exception) -> str:
+    """The first problem of ``exc`` as ``.<location>: <message>`` (a ValidationError), or
+    ``: <message>``; short, and with no values from the row."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = "".join(f".{part}" for part in first["loc"])
+        return f"{where}: {first['msg']}"
+    return f": {type(exc).__name__}"
+
+
+_MATCHER_LIST = TypeAdapter(list[Matcher])
+
+
+def parse_matchers(raw: object, field: str = "matchers") -> list[Matcher]:
+    """Matchers from stored JSON (validated when written); raises UnreadableRow naming
+    ``field`` when the stored value no longer parses."""
+    try:
+        return _MATCHER_LIST.validate_python(raw)
+    except ValidationError as exc:
+        raise UnreadableRow(field, exc) from None
 
 
 def all_match(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:

@@ -7,16 +7,21 @@ token sees neither its siblings' channels nor the national ones.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from alerter.delivery.channel_config import ChannelRecord
 from alerter.delivery.inhibition import SOURCE_KINDS, Source
+from alerter.delivery.matchers import describe
 from alerter.delivery.routing import ChannelRoute
 from alerter.delivery.silences import MuteInterval, Silence
 from alerter.delivery.stages import GroupAlert
@@ -32,6 +37,8 @@ CHANNEL_READ_COLUMNS = (
     " COALESCE((SELECT array_agg(m.mute_interval_id ORDER BY m.mute_interval_id)"
     " FROM channel_mute_interval m WHERE m.channel_id = c.channel_id), '{}') AS mute_interval_ids"
 )
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 _IN_SUBTREE = (
     "EXISTS (SELECT 1 FROM org_node o_ WHERE o_.node_id = {col} AND :root = ANY (o_.path))"
 )
@@ -51,33 +58,85 @@ def node_path(conn: Connection, node_id: str) -> list[str] | None:
 # --- dispatch -------------------------------------------------------------------------------
 
 
-def channel_routes(conn: Connection) -> list[ChannelRoute]:
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored row dispatch could not parse, and skipped: ``reason`` names the field."""
+
+    table: str  # channel | silence | mute_interval | active_alert
+    row_id: int | str
+    reason: str
+
+
+@lru_cache(maxsize=4096)
+def _warn_once(skipped: Unreadable) -> None:
+    # Dispatch runs every 2 s: a row that stays broken is logged when first seen, not
+    # 43,200 times a day. The channel's own health (channel_state.last_error) keeps it visible.
+    log.warning("skipping %s %s: %s", skipped.table, skipped.row_id, skipped.reason)
+
+
+def parse_each(
+    rows: Iterable[Mapping[Any, Any]],
+    table: str,
+    key: str,
+    parse: Callable[[Mapping[Any, Any]], T],
+    bad: list[Unreadable] | None,
+) -> list[T]:
+    """``parse`` of every row; a row it cannot parse is skipped, logged once, and added to
+    ``bad`` (one corrupt row must not stop routing for every other channel)."""
+    found: list[T] = []
+    for row in rows:
+        try:
+            found.append(parse(row))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            skipped = Unreadable(table, row[key], _reason(exc))
+            _warn_once(skipped)
+            if bad is not None:
+                bad.append(skipped)
+    return found
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError) or not isinstance(exc, ValueError):
+        return f"unreadable row{describe(exc)}"
+    return str(exc)  # UnreadableRow, or a ValueError of ours: it names the field
+
+
+def channel_routes(conn: Connection, bad: list[Unreadable] | None = None) -> list[ChannelRoute]:
     rows = conn.execute(
         text(f"SELECT {ROUTE_COLUMNS} FROM channel c WHERE c.enabled ORDER BY c.channel_id")
     ).mappings()
-    return [ChannelRoute.from_row(row) for row in rows]
+    return parse_each(rows, "channel", "channel_id", ChannelRoute.from_row, bad)
 
 
-def active_silences(conn: Connection, now: datetime) -> list[Silence]:
+def active_silences(
+    conn: Connection, now: datetime, bad: list[Unreadable] | None = None
+) -> list[Silence]:
     rows = conn.execute(
         text("SELECT * FROM silence WHERE starts_at <= :now AND ends_at > :now"), {"now": now}
     ).mappings()
-    return [Silence.from_row(row) for row in rows]
+    return parse_each(rows, "silence", "silence_id", Silence.from_row, bad)
 
 
-def inhibit_sources(conn: Connection) -> list[Source]:
+def _source(row: Mapping[Any, Any]) -> Source:
+    labels = row["labels"]
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise ValueError("labels: not an object of strings")
+    return Source(row["fingerprint"], labels)
+
+
+def inhibit_sources(conn: Connection, bad: list[Unreadable] | None = None) -> list[Source]:
     rows = conn.execute(
         text(
             "SELECT fingerprint, labels FROM active_alert"
             " WHERE status = 'firing' AND labels ->> 'kind' = ANY (:kinds)"
         ),
         {"kinds": list(SOURCE_KINDS)},
-    )
-    return [Source(fp, labels) for fp, labels in rows]
+    ).mappings()
+    return parse_each(rows, "active_alert", "fingerprint", _source, bad)
 
 
 def channel_mute_intervals(
-    conn: Connection, channel_ids: Iterable[int]
+    conn: Connection, channel_ids: Iterable[int], bad: list[Unreadable] | None = None
 ) -> dict[int, list[MuteInterval]]:
     rows = conn.execute(
         text(
@@ -88,7 +147,10 @@ def channel_mute_intervals(
     ).mappings()
     found: dict[int, list[MuteInterval]] = defaultdict(list)
     for row in rows:
-        found[row["channel_id"]].append(MuteInterval.from_row(row))
+        for parsed in parse_each(
+            [row], "mute_interval", "mute_interval_id", MuteInterval.from_row, bad
+        ):
+            found[row["channel_id"]].append(parsed)
     return found
 
 

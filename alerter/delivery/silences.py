@@ -18,9 +18,9 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from alerter.delivery.matchers import Matcher, all_match, parse_matchers
+from alerter.delivery.matchers import Matcher, UnreadableRow, all_match, parse_matchers
 
 DEFAULT_TZ = "Asia/Shanghai"
 WEEKDAYS = [d.lower() for d in calendar.day_name]  # monday .. sunday, as datetime.weekday()
@@ -189,6 +189,9 @@ def check_timezone(name: str) -> str:
     return name
 
 
+_INTERVAL_LIST = TypeAdapter(list[TimeInterval])
+
+
 @dataclass(frozen=True)
 class MuteInterval:
     mute_interval_id: int
@@ -198,7 +201,15 @@ class MuteInterval:
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> MuteInterval:
-        intervals = tuple(TimeInterval.model_validate(i) for i in row["intervals"])
+        """Raises UnreadableRow naming the field when the stored row no longer parses."""
+        try:
+            intervals = tuple(_INTERVAL_LIST.validate_python(row["intervals"]))
+        except ValidationError as exc:
+            raise UnreadableRow("intervals", exc) from None
+        try:
+            ZoneInfo(row["time_zone"])
+        except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+            raise UnreadableRow("time_zone", exc) from None
         return cls(row["mute_interval_id"], row["name"], intervals, row["time_zone"])
 
     def active(self, now: datetime) -> bool:

@@ -106,6 +106,17 @@ def set_channel_mutes(conn: Connection, channel_id: int, mute_ids: Sequence[int]
         )
 
 
+def record_unreadable(conn: Connection, channel_id: int, reason: str, now: datetime) -> None:
+    """Say on the channel's health that its stored row does not parse (dispatch skips it)."""
+    conn.execute(
+        text(
+            "UPDATE channel_state SET last_error = :e, last_error_at = :now"
+            " WHERE channel_id = :c AND last_error IS DISTINCT FROM :e"
+        ),
+        {"c": channel_id, "e": f"channel skipped by dispatch: {reason}", "now": now},
+    )
+
+
 def delete_channel(conn: Connection, channel_id: int) -> bool:
     return _delete(conn, "channel", "channel_id", channel_id)
 
@@ -365,6 +376,15 @@ def save_group(
             "notified": sent.last_notified_at,
             "now": now,
         },
+    )
+
+
+def postpone_group(conn: Connection, group_id: int, now: datetime, seconds: int) -> None:
+    """Look at the group again ``seconds`` from now, changing nothing else (its channel's row
+    does not parse today; once fixed, the group flushes as it would have)."""
+    conn.execute(
+        text("UPDATE notify_group SET next_flush_at = :next WHERE group_id = :g"),
+        {"g": group_id, "next": now + timedelta(seconds=max(int(seconds or 0), 60))},
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from alerter.evaluation.reads import rule_status
@@ -107,11 +108,24 @@ def parse_draft(conn: Connection, data: Any, default_node: str | None = None) ->
     except RuleError as exc:
         raise rule_problem(exc) from None
     info = reads.node_info(conn, rule.node_id)
-    problem = level_problem(rule, info[0] if info else None)
+    problem = level_problem(rule, info[0] if info else None) or indicator_problem(conn, rule)
     if problem:
         raise rule_problem(RuleError([problem]))
     require_in_subtree(conn, rule.node_id)
     return rule
+
+
+def indicator_problem(conn: Connection, rule: AnyRule) -> tuple[str, str] | None:
+    """A rule on an indicator the catalogue does not have could never fire."""
+    code = rule.indicator_code
+    if code is None:
+        return None
+    known = conn.execute(
+        text("SELECT 1 FROM indicator WHERE code = :c"), {"c": code}
+    ).first()  # the collector's catalogue, read with SQL (docs/architecture.md)
+    if known:
+        return None
+    return ("indicator", f"unknown indicator {code!r}; GET /api/v1/indicators lists them")
 
 
 def rule_json(conn: Connection, stored: StoredRule, editable: bool) -> dict[str, Any]:

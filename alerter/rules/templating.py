@@ -3,6 +3,12 @@
 Rule authors are national and office administrators, not developers, so templates run in
 Jinja2's SandboxedEnvironment (no attribute access to Python internals) and a template that
 fails at render time yields its error text instead of stopping the rule.
+
+Output is bounded: an annotation renders at most ``MAX_ANNOTATION_BYTES`` (16 KiB of UTF-8,
+already above every IM message limit, docs/channels.md). ``*`` and ``**`` are checked before
+they run, and a template is rendered once with empty data when saved, so ``{{ 'x' * 5000000 }}``
+is refused at save time; a rendering that only the data makes longer is cut there and ends with
+``TRUNCATED``.
 """
 
 from __future__ import annotations
@@ -12,9 +18,15 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta
+from jinja2.exceptions import SecurityError
 from jinja2.filters import do_round
 from jinja2.nodes import Template as TemplateAst
 from jinja2.sandbox import SandboxedEnvironment
+
+MAX_ANNOTATION_BYTES = 16 * 1024
+TRUNCATED = " …[truncated at 16 KiB]"
+_LIMIT_TEXT = "renders more than 16 KiB (the limit of one annotation)"
+_MAX_POWER_BITS = 4096  # 9 ** 99999999 would take minutes and megabytes before any output
 
 COMMON_VARS = frozenset(
     {
@@ -55,8 +67,34 @@ KIND_VARS: dict[str, frozenset[str]] = {
 }
 
 
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, with ``*`` and ``**`` refused before they build something huge."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            _check_repeat(left, right)
+            _check_repeat(right, left)
+        elif operator == "**" and _power_bits(left, right) > _MAX_POWER_BITS:
+            raise SecurityError(f"a power that large {_LIMIT_TEXT}")
+        return super().call_binop(context, operator, left, right)
+
+
+def _check_repeat(seq: Any, times: Any) -> None:
+    if isinstance(seq, str | list | tuple) and isinstance(times, int):
+        if len(seq) * times > MAX_ANNOTATION_BYTES:
+            raise SecurityError(f"a repetition that long {_LIMIT_TEXT}")
+
+
+def _power_bits(base: Any, exponent: Any) -> float:
+    if not isinstance(base, int) or not isinstance(exponent, int) or exponent <= 0:
+        return 0
+    return abs(base).bit_length() * float(exponent)
+
+
 def _environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(autoescape=False, keep_trailing_newline=False)
+    env = _BoundedSandbox(autoescape=False, keep_trailing_newline=False)
     env.filters["hours"] = _hours_filter
     env.filters["round"] = _round_filter
     return env
@@ -89,7 +127,18 @@ def template_problem(source: str, kind: str) -> str | None:
     if unknown:
         allowed = ", ".join(sorted(COMMON_VARS | KIND_VARS.get(kind, frozenset())))
         return f"unknown variable {unknown[0]!r}; use one of {allowed}"
-    return None
+    return _size_problem(source)
+
+
+def _size_problem(source: str) -> str | None:
+    """Render once with no data: a template too big even then can never fit."""
+    try:
+        _, cut = _bounded(source, {})
+    except SecurityError as exc:
+        return str(exc)
+    except Exception:  # other failures depend on the data and show as text when rendered
+        return None
+    return _LIMIT_TEXT if cut else None
 
 
 @lru_cache(maxsize=2048)
@@ -97,12 +146,26 @@ def _compiled(source: str) -> Any:
     return _ENV.from_string(source)
 
 
+def _bounded(source: str, context: Mapping[str, Any]) -> tuple[str, bool]:
+    """(output, cut): rendered piece by piece, stopping once past MAX_ANNOTATION_BYTES."""
+    pieces, size = [], 0
+    for piece in _compiled(source).generate(**context):
+        pieces.append(piece)
+        size += len(piece.encode())
+        if size > MAX_ANNOTATION_BYTES:
+            head = "".join(pieces).encode()[:MAX_ANNOTATION_BYTES]
+            return head.decode(errors="ignore"), True
+    return "".join(pieces), False
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render one annotation; a failure becomes the text of the error, never an exception."""
+    """Render one annotation, at most MAX_ANNOTATION_BYTES then TRUNCATED; a failure becomes
+    the text of the error, never an exception."""
     try:
-        return str(_compiled(source).render(**context)).strip()
+        text, cut = _bounded(source, context)
     except Exception as exc:  # a template bug must not stop evaluation of the rule
         return f"[template error: {type(exc).__name__}: {exc}]"
+    return text.strip() + TRUNCATED if cut else text.strip()
 
 
 def render_all(templates: Mapping[str, str], context: Mapping[str, Any]) -> dict[str, str]:

@@ -200,7 +200,7 @@ def test_silences_are_created_listed_and_expired_with_their_author(client, engin
         ({"ends_at": "2020-01-01T00:00:00+00:00"}, "ends_at"),
         ({"ends_at": "2099-01-01T00:00:00"}, "ends_at"),
         ({"matchers": []}, "matchers"),
-        ({"matchers": [{"name": "site", "op": "=~", "value": "("}]}, "matchers.0"),
+        ({"matchers": [{"name": "site", "op": "=~", "value": "("}]}, "matchers.0.value"),
         ({"comment": ""}, "comment"),
     ],
 )
