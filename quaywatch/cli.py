@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -171,20 +172,78 @@ def tokens() -> None:
     """API tokens."""
 
 
+def _expiry_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> timedelta | None:
+    from quaywatch.auth import parse_expiry
+
+    try:
+        return parse_expiry(value) if value is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @tokens.command("create")
 @click.option("--name", required=True)
 @click.option(
     "--role", type=click.Choice(["viewer", "station", "operator", "admin"]), required=True
 )
 @click.option("--node", "node_id", default="CN", show_default=True, help="Org node the token sees.")
+@click.option(
+    "--expires-in",
+    callback=_expiry_option,
+    help="Lifetime such as 30d, 12h, 90m or 2w; without it the token never expires.",
+)
 @pass_context
-def tokens_create(ctx: Context, name: str, role: str, node_id: str) -> None:
+def tokens_create(
+    ctx: Context, name: str, role: str, node_id: str, expires_in: timedelta | None
+) -> None:
     """Create a token; it is printed once and only its hash is stored."""
     from quaywatch.auth import create_token
 
+    expires_at = datetime.now(UTC) + expires_in if expires_in else None
     with ctx.engine.begin() as conn:
-        token = create_token(conn, name, role, node_id)
+        token = create_token(conn, name, role, node_id, expires_at=expires_at)
     click.echo(token)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if value else "-"
+
+
+@tokens.command("list")
+@click.option("--node", "node_id", default="CN", show_default=True, help="Subtree to list.")
+@pass_context
+def tokens_list(ctx: Context, node_id: str) -> None:
+    """Tokens of a subtree: id, name, role, node, created, last used, expires, state.
+
+    Token values are never shown: only their hashes are stored."""
+    from quaywatch.auth import list_tokens
+
+    with ctx.engine.connect() as conn:
+        rows = list_tokens(conn, node_id)
+    click.echo("id\tname\trole\tnode\tcreated\tlast_used\texpires\tstate")
+    now = datetime.now(UTC)
+    for r in rows:
+        expired = r["expires_at"] is not None and r["expires_at"] <= now
+        state = "revoked" if r["revoked_at"] else "expired" if expired else "active"
+        cells = (r["token_id"], r["name"], r["role"], r["node_id"], _when(r["created_at"]),
+                 _when(r["last_used_at"]), _when(r["expires_at"]), state)  # fmt: skip
+        click.echo("\t".join(map(str, cells)))
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+@pass_context
+def tokens_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke a token by id; requests with it are refused from then on."""
+    from quaywatch.auth import revoke_token
+
+    with ctx.engine.begin() as conn:
+        row = revoke_token(conn, token_id, "CN")
+    if row is None:
+        raise click.ClickException(f"no token {token_id}")
+    click.echo(f"revoked token {token_id} ({row['name']})")
 
 
 def main(argv: list[str] | None = None) -> Any:

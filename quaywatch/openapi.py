@@ -42,6 +42,7 @@ SUCCESS: dict[str, int] = {
     "delivery.silences.create_silence": 201,
     "delivery.silences.delete_mute_interval": 204,
     "risk.risk_rules.create_rule": 201,
+    "tokens.create_token": 201,
 }
 # Errors beyond the ones every operation of its method may give.
 EXTRA_ERRORS: dict[str, tuple[int, ...]] = {"alerter_rules.rules.replace_rule": (412,)}

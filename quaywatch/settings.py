@@ -215,6 +215,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Grafana base URL used in links sent with alerts.",
     ),
     Setting(
+        "QUAYWATCH_PUBLIC_URL",
+        "public_url",
+        str,
+        "http://127.0.0.1:8080",
+        "The API's public base URL, for the links back to QuayWatch sent with alerts.",
+    ),
+    Setting(
         "QUAYWATCH_ALLOW_PRIVATE_URLS",
         "allow_private_urls",
         _bool,
@@ -258,6 +265,7 @@ class Settings:
     max_clock_skew_s: int = 300
     naive_timezone: str | None = None
     grafana_url: str = "http://127.0.0.1:3000"
+    public_url: str = "http://127.0.0.1:8080"
     allow_private_urls: bool = False
     admin_token: Secret = field(default_factory=lambda: Secret(""))
     sim_scale: float = 1.0

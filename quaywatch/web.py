@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "alerter.api:bp",
     "alerter.delivery.api:bp",
     "collector.risk.api:bp",
+    "quaywatch.tokens_api:bp",
 )
 
 

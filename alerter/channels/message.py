@@ -123,14 +123,16 @@ def _alert(alert: AlertView, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
         "ends_at": iso_utc(alert.ends_at) if alert.ends_at else None,
         "starts_local": _local(alert.starts_at, tz),
         "ends_local": _local(alert.ends_at, tz),
-        "fingerprint": alert.fingerprint or fingerprint(labels),
+        "fingerprint": alert.fingerprint or fingerprint(labels),  # ours: rule id + labels
+        "label_fingerprint": fingerprint(labels),  # Alertmanager's, for data channels
         "generator_url": alert.generator_url,
         "dashboard_url": alert.dashboard_url,
         "forecast": _forecast({**labels, **notes}, now, tz),
     }
 
 
-def _common(mappings: Sequence[Mapping[str, str]]) -> dict[str, str]:
+def common_pairs(mappings: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The name/value pairs every mapping has (Alertmanager's commonLabels/Annotations)."""
     if not mappings:
         return {}
     first = mappings[0]
@@ -168,7 +170,7 @@ def build_context(
         "external_url": group.external_url,
         "common_labels": common,
         "group_labels": dict(group.group_labels),
-        "common_annotations": _common([a["annotations"] for a in alerts]),
+        "common_annotations": common_pairs([a["annotations"] for a in alerts]),
         "alertname": common.get("alertname") or _shared([a["alertname"] for a in alerts]),
         "severity": common.get("severity") or _worst([a["severity"] for a in firing or alerts]),
         "site": _shared([a["site"] for a in alerts]),

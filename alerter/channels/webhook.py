@@ -4,6 +4,12 @@ Body: prometheus/alertmanager ``notify/webhook/webhook.go`` ``Message`` (version
 §2.1), built in code because it is data, not wording. Signing follows Grafana's
 ``http/hmac.go``: ``X-QuayWatch-Signature: sha256=hex(HMAC_SHA256(secret, f"{ts}.{body}"))``
 with the Unix seconds in ``X-QuayWatch-Timestamp``, so receivers can refuse replays.
+
+As Alertmanager does, ``fingerprint`` is the label-set fingerprint (16 hex digits, the same
+one Alertmanager's API gives for these labels); ours, which also covers the rule id and keys
+``/api/v1/alerts``, is ``quaywatchFingerprint``. With ``max_alerts``, ``status``,
+``commonLabels`` and ``commonAnnotations`` describe the alerts sent, not the whole group
+(``notify/webhook/webhook.go`` truncates before ``GetTemplateData``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import requests
 from pydantic import Field, SecretStr
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
+from alerter.channels.message import common_pairs
 from alerter.channels.responses import http_error
 
 TIMESTAMP_HEADER = "X-QuayWatch-Timestamp"
@@ -47,7 +54,8 @@ def v4_alert(alert: Mapping[str, Any]) -> dict[str, Any]:
         "startsAt": alert["starts_at"],
         "endsAt": ends_at,
         "generatorURL": alert["generator_url"],
-        "fingerprint": alert["fingerprint"],
+        "fingerprint": alert["label_fingerprint"],
+        "quaywatchFingerprint": alert["fingerprint"],
     }
 
 
@@ -60,17 +68,18 @@ class Webhook(Channel):
         """One v4 message; the language does not apply to data."""
         alerts = context["alerts"]
         shown = alerts[: self.config.max_alerts or len(alerts)]
+        firing = any(a["firing"] for a in shown)
         return [
             {
                 "version": "4",
                 "groupKey": context["group_key"],
                 "truncatedAlerts": len(alerts) - len(shown),
-                "status": context["status"],
+                "status": "firing" if firing else "resolved",
                 "receiver": context["receiver"],
                 "notification_reason": context["notification_reason"] or "unknown",
                 "groupLabels": context["group_labels"],
-                "commonLabels": context["common_labels"],
-                "commonAnnotations": context["common_annotations"],
+                "commonLabels": common_pairs([a["labels"] for a in shown]),
+                "commonAnnotations": common_pairs([a["annotations"] for a in shown]),
                 "externalURL": self.config.external_url or context["external_url"],
                 "alerts": [v4_alert(a) for a in shown],
             }

@@ -19,6 +19,7 @@ from alerter.evaluation.evaluate import evaluate
 from alerter.evaluation.labels import Target, load_world
 from alerter.evaluation.notify_sim import Timing
 from alerter.evaluation.read_series import observe
+from alerter.evaluation.withheld import Candidate, statuses
 from alerter.rules.access import actor, filtered_page, parse_draft, stored_rule, visible_rule
 from alerter.rules.durations import Duration
 from alerter.rules.inheritance import Override, resolve
@@ -42,35 +43,73 @@ TARGET = {"rule": rule_json_schema(), "rule_id": {"type": "integer"}}
 PREVIEW_BODY = {"type": "object", "properties": TARGET}
 
 
+DEFAULT_ACK = timedelta(hours=4)  # one default repeat_interval: the next repeat is skipped
+MAX_ACK = timedelta(days=7)
+
+
 class AckBody(BaseModel):
     comment: str = Field("", max_length=1000)
+    duration: Duration = DEFAULT_ACK  # how long repeats are held back, at most 7d
+
+
+def _candidate(row: dict[str, Any]) -> Candidate:
+    return Candidate(row["fingerprint"], row["labels"], row["severity"], row["node_id"],
+                     row["since"])  # fmt: skip
 
 
 @bp.get("/alerts")
 @require("read")
 def list_alerts() -> Any:
-    """Alert instances that are not Normal, filtered by state, severity, node or rule."""
-    return filtered_page(reads.list_alerts, reads.ALERT_FILTERS, {"state": STATES})
+    """Alert instances that are not Normal, filtered by state, severity, node or rule; each
+    with Alertmanager's ``status`` (why it is withheld, and its acknowledgement)."""
+    listing = filtered_page(reads.list_alerts, reads.ALERT_FILTERS, {"state": STATES})
+    items = listing["items"]
+    with app_engine().connect() as conn:
+        found = statuses(conn, [_candidate(i) for i in items], datetime.now(UTC))
+    for item, status in zip(items, found, strict=True):
+        item["status"] = status.as_json()
+    return listing
+
+
+def _visible_instance(conn: Any, fingerprint: str) -> None:
+    node = reads.instance_node(conn, fingerprint)
+    if node is None or not in_subtree(node_path(conn, node)):
+        raise ApiError(404, "Not found", f"no alert {fingerprint} in this token's subtree")
 
 
 @bp.post("/alerts/<fingerprint>/ack")
 @require("alerts:write")
 @body(AckBody)
 def acknowledge(fingerprint: str) -> Any:
-    """Acknowledge an alert instance (recorded in its history and the audit log)."""
-    comment = str(json_object().get("comment", ""))[:1000]
+    """Acknowledge an alert instance for ``duration`` (default 4h): its repeat notifications
+    are held back until then or until withdrawn (recorded in its history and the audit log)."""
     with app_engine().begin() as conn:
-        node = reads.instance_node(conn, fingerprint)
-        if node is None or not in_subtree(node_path(conn, node)):
-            raise ApiError(404, "Not found", f"no alert {fingerprint} in this token's subtree")
-        acked = store.acknowledge(conn, fingerprint, actor(), comment)
+        _visible_instance(conn, fingerprint)
+        options = validated(AckBody, json_object(), title="Invalid body")
+        if not timedelta(0) < options.duration <= MAX_ACK:
+            raise field_problem(
+                "duration", "must be more than 0 and at most 7d", title="Invalid body"
+            )
+        until = datetime.now(UTC) + options.duration
+        acked = store.acknowledge(conn, fingerprint, actor(), options.comment, until)
     assert acked is not None
     return {
         "fingerprint": fingerprint,
         "acknowledged_at": acked["acknowledged_at"].isoformat(),
         "acknowledged_by": actor().name,
-        "comment": comment,
+        "acknowledged_until": until.isoformat(),
+        "comment": options.comment,
     }
+
+
+@bp.delete("/alerts/<fingerprint>/ack")
+@require("alerts:write")
+def unacknowledge(fingerprint: str) -> Any:
+    """Withdraw an alert's acknowledgement: its next repeat is sent when due."""
+    with app_engine().begin() as conn:
+        _visible_instance(conn, fingerprint)
+        store.unacknowledge(conn, fingerprint, actor())
+    return {"fingerprint": fingerprint, "acknowledged": None}
 
 
 @bp.get("/alerts/history")
@@ -105,19 +144,27 @@ def preview() -> Any:
         rule, overrides = _target(conn, body)
         target = Target(0, resolve(rule, overrides))
         observed = observe(conn, rule.kind, [target], load_world(conn), now)[0]
-    outcome = evaluate(0, rule, observed.observations, {}, now, observed=observed.count)
+        outcome = evaluate(0, rule, observed.observations, {}, now, observed=observed.count)
+        candidates = [
+            Candidate(i.fingerprint, i.labels, i.severity, i.node_id, i.since)
+            for i in outcome.instances
+        ]
+        found = statuses(conn, candidates, now)
     instances = [
         {
             "fingerprint": i.fingerprint,
             "state": i.state.value,
-            "would_notify": i.state is State.FIRING,
+            # the dispatcher's stages: a silence, inhibition or mute interval withholds it
+            "would_notify": i.state is State.FIRING and not status.suppressed,
+            "withheld": "; ".join(status.reasons) or None,
+            "status": status.as_json(),
             "node_id": i.node_id,
             "value": i.last_value,
             "labels": dict(i.labels),
             "annotations": dict(i.annotations),
             "summary": i.annotations.get("summary", ""),
         }
-        for i in outcome.instances
+        for i, status in zip(outcome.instances, found, strict=True)
     ]
     return {
         "rule": rule.as_spec(),

@@ -68,7 +68,7 @@ def list_alerts(
     select = (
         "SELECT i.fingerprint, i.rule_id, i.node_id, i.severity, i.state, i.since, i.fired_at,"
         " i.last_value, i.last_eval, i.labels, i.annotations, i.error, i.acknowledged_at,"
-        " i.acknowledged_by, i.ack_comment FROM alert_instance i"
+        " i.acknowledged_by, i.ack_comment, i.ack_until FROM alert_instance i"
         " JOIN org_node n ON n.node_id = i.node_id"
     )
     order = "i.since DESC, i.fingerprint"

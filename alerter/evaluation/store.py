@@ -22,22 +22,54 @@ from alerter.rules.store import Actor, write_audit
 
 
 def acknowledge(
-    conn: Connection, fingerprint: str, actor: Actor, comment: str
+    conn: Connection, fingerprint: str, actor: Actor, comment: str, until: datetime
 ) -> dict[str, Any] | None:
-    row = (
+    """Acknowledge until ``until``: repeats are held back till then (delivery.stages)."""
+    row = _set_ack(
+        conn,
+        "acknowledged_at = now(), acknowledged_by = :actor, ack_comment = :comment,"
+        " ack_until = :until",
+        {"actor": actor.name, "comment": comment, "until": until, "fp": fingerprint},
+    )
+    if row is None:
+        return None
+    reason = f"acknowledged by {actor.name}" + (f": {comment}" if comment else "")
+    _ack_history(conn, row, fingerprint, reason)
+    details = {"comment": comment, "until": until.isoformat()}
+    write_audit(conn, actor, "ack", "alert", fingerprint, row["node_id"], None, details)
+    return dict(row)
+
+
+def unacknowledge(conn: Connection, fingerprint: str, actor: Actor) -> dict[str, Any] | None:
+    """Withdraw the acknowledgement: the next repeat is sent when due."""
+    row = _set_ack(
+        conn,
+        "acknowledged_at = NULL, acknowledged_by = NULL, ack_comment = NULL, ack_until = NULL",
+        {"fp": fingerprint},
+    )
+    if row is None:
+        return None
+    _ack_history(conn, row, fingerprint, f"acknowledgement withdrawn by {actor.name}")
+    write_audit(conn, actor, "unack", "alert", fingerprint, row["node_id"], None, {})
+    return dict(row)
+
+
+def _set_ack(conn: Connection, assignments: str, params: dict[str, Any]) -> Any:
+    return (
         conn.execute(
             text(
-                "UPDATE alert_instance SET acknowledged_at = now(), acknowledged_by = :actor,"
-                " ack_comment = :comment WHERE fingerprint = :fp"
-                " RETURNING rule_id, node_id, labels, state, last_value, acknowledged_at"
+                f"UPDATE alert_instance SET {assignments} WHERE fingerprint = :fp"
+                " RETURNING rule_id, node_id, labels, state, last_value, acknowledged_at,"
+                " ack_until, now() AS at"
             ),
-            {"actor": actor.name, "comment": comment, "fp": fingerprint},
+            params,
         )
         .mappings()
         .first()
     )
-    if row is None:
-        return None
+
+
+def _ack_history(conn: Connection, row: Mapping[str, Any], fingerprint: str, reason: str) -> None:
     conn.execute(
         text(
             "INSERT INTO alert_history (at, rule_id, fingerprint, node_id, labels, from_state,"
@@ -46,17 +78,12 @@ def acknowledge(
         ),
         {
             **row,
-            "at": row["acknowledged_at"],
             "fp": fingerprint,
             "labels": json.dumps(row["labels"], ensure_ascii=False),
             "value": row["last_value"],
-            "reason": f"acknowledged by {actor.name}" + (f": {comment}" if comment else ""),
+            "reason": reason,
         },
     )
-    write_audit(
-        conn, actor, "ack", "alert", fingerprint, row["node_id"], None, {"comment": comment}
-    )
-    return dict(row)
 
 
 def save_outcomes(

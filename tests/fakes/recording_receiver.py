@@ -28,7 +28,12 @@ class Arrival:
     @property
     def fingerprints(self) -> list[str]:
         alerts = self.body.get("alerts", []) if isinstance(self.body, dict) else self.body or []
-        return [a.get("fingerprint") or json.dumps(a.get("labels"), sort_keys=True) for a in alerts]
+        return [
+            a.get("quaywatchFingerprint")
+            or a.get("fingerprint")
+            or json.dumps(a.get("labels"), sort_keys=True)
+            for a in alerts
+        ]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -4,6 +4,11 @@ A notification freezes its alerts as JSON at flush time (``GroupAlert.to_json``)
 turns that back into the view ``alerter.channels.message.build_context`` reads, adding the
 Grafana link: the port dashboard (uid ``qw-port``) for the alert's site, from an hour before
 the alert started to an hour after it ended (or started, while firing).
+
+Links back, as Alertmanager's webhook carries them: ``externalURL`` is QuayWatch's alert API
+(``{QUAYWATCH_PUBLIC_URL}/api/v1/alerts``), and each alert's ``generatorURL`` is that port
+dashboard, or for an alert without a site its history in the API
+(``/api/v1/alerts/history?fingerprint=``).
 """
 
 from __future__ import annotations
@@ -39,7 +44,12 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def alert_view(alert: Mapping[str, Any], grafana_url: str) -> AlertView:
+def api_url(public_url: str, path: str) -> str:
+    """``{public_url}/api/v1{path}``; empty when no public URL is known."""
+    return f"{public_url.rstrip('/')}/api/v1{path}" if public_url else ""
+
+
+def alert_view(alert: Mapping[str, Any], grafana_url: str, public_url: str = "") -> AlertView:
     labels = {str(k): str(v) for k, v in alert["labels"].items()}
     starts_at = datetime.fromisoformat(alert["starts_at"])
     ends_at = _time(alert.get("ends_at"))
@@ -48,6 +58,9 @@ def alert_view(alert: Mapping[str, Any], grafana_url: str) -> AlertView:
     link = dashboard_url(grafana_url, site, starts_at, ends_at) if site else ""
     if link:  # data channels (webhook v4, Alertmanager) carry it as an annotation
         notes.setdefault("dashboard_url", link)
+    history = api_url(
+        public_url, "/alerts/history?" + urlencode({"fingerprint": alert["fingerprint"]})
+    )
     return AlertView(
         status="firing" if alert["status"] == "firing" else "resolved",
         labels=labels,
@@ -56,7 +69,7 @@ def alert_view(alert: Mapping[str, Any], grafana_url: str) -> AlertView:
         ends_at=ends_at,
         fingerprint=alert["fingerprint"],
         value=alert.get("value"),
-        generator_url=notes.get("generator_url", ""),
+        generator_url=notes.get("generator_url") or link or history,
         dashboard_url=link,
     )
 
@@ -69,10 +82,10 @@ def common_labels(alerts: Sequence[AlertView]) -> dict[str, str]:
 
 
 def group_view(
-    content: Mapping[str, Any], receiver: str, grafana_url: str, external_url: str = ""
+    content: Mapping[str, Any], receiver: str, grafana_url: str, public_url: str = ""
 ) -> AlertGroupView:
     """The view of a stored notification; ``receiver`` is the channel's name."""
-    alerts = [alert_view(a, grafana_url) for a in content["alerts"]]
+    alerts = [alert_view(a, grafana_url, public_url) for a in content["alerts"]]
     firing = any(a.status == "firing" for a in alerts)
     return AlertGroupView(
         status="firing" if firing else "resolved",
@@ -81,7 +94,7 @@ def group_view(
         common_labels=common_labels(alerts),
         alerts=alerts,
         group_labels=dict(content.get("group_labels", {})),
-        external_url=external_url,
+        external_url=api_url(public_url, "/alerts"),
         notification_reason=content.get("reason", ""),
     )
 

@@ -217,7 +217,7 @@ def _render(
 ) -> list[Payload]:
     """The payloads still to send (a split message resumes after the parts delivered)."""
     try:
-        view = group_view(claim.content, record.name, settings.grafana_url)
+        view = group_view(claim.content, record.name, settings.grafana_url, settings.public_url)
         payloads = channel.render(build_context(view, record.lang, now=clock))
     except Exception as exc:  # a template bug must dead-letter, not wedge the queue
         log.exception("rendering notification %d failed", claim.notification_id)

@@ -6,7 +6,8 @@ import hmac
 import pytest
 
 from alerter.channels.errors import DeliveryError, Outcome
-from alerter.channels.message import AlertGroupView, build_context
+from alerter.channels.message import AlertGroupView, AlertView, build_context
+from alerter.channels.message import fingerprint as label_fingerprint
 from alerter.channels.webhook import ZERO_TIME, Webhook
 from tests.fakes import im_vendors as replies
 from tests.fakes.alert_groups import GROUP_KEY, NOW, berth_alert, sample_group
@@ -34,6 +35,7 @@ ALERT_FIELDS = {
     "endsAt",
     "generatorURL",
     "fingerprint",
+    "quaywatchFingerprint",
 }
 
 
@@ -143,3 +145,30 @@ def test_a_redirect_that_would_turn_post_into_get_is_not_followed(make_channel, 
         channel.send(channel.render(context), timeout=CLIENT_TIMEOUT)
 
     assert info.value.outcome is Outcome.PERMANENT
+
+
+def test_the_fingerprint_is_alertmanagers_label_set_fingerprint_and_ours_is_kept(make_channel):
+    alert = AlertView("firing", {"alertname": "A", "site": "宁波"}, NOW, fingerprint="f" * 32)
+    context = build_context(AlertGroupView("firing", "k", "r", {}, [alert]), "en", now=NOW)
+
+    [payload] = make_channel("webhook").render(context)
+
+    [sent] = payload["alerts"]
+    assert sent["fingerprint"] == label_fingerprint({"alertname": "A", "site": "宁波"})
+    assert len(sent["fingerprint"]) == 16
+    assert sent["quaywatchFingerprint"] == "f" * 32
+
+
+def test_common_labels_annotations_and_status_describe_only_the_alerts_sent(make_channel):
+    resolved = AlertView(
+        "resolved", {"alertname": "A", "site": "S0", "team": "x"}, NOW, {"summary": "s"}, NOW
+    )
+    firing = AlertView("firing", {"alertname": "A", "site": "S1"}, NOW, {"summary": "t"})
+    group = AlertGroupView("firing", "k", "r", {"alertname": "A"}, [resolved, firing])
+    context = build_context(group, "en", now=NOW)
+
+    [payload] = make_channel("webhook", max_alerts=1).render(context)
+
+    assert payload["status"] == "resolved"  # as Alertmanager: computed after truncation
+    assert payload["commonLabels"] == {"alertname": "A", "site": "S0", "team": "x"}
+    assert payload["commonAnnotations"] == {"summary": "s"}

@@ -105,10 +105,12 @@ def test_our_pushes_appear_in_alertmanager_with_our_labels_and_it_routes_them_on
         "kind": "threshold",
     }
     assert stored["status"]["state"] == "active"
+    assert stored["generatorURL"].startswith(f"{settings.grafana_url}/d/qw-port?")
     assert stored["receivers"] == [{"name": "port-ops"}]
     wait_for(lambda: downstream.accepted())
     message = downstream.accepted()[0].body
     assert message["receiver"] == "port-ops" and message["status"] == "firing"
+    assert message["alerts"][0]["generatorURL"] == stored["generatorURL"]
     assert message["alerts"][0]["labels"]["site"] == "3101-BEILUN"
     assert message["alerts"][0]["annotations"]["summary"] == "queue above 40 at 3101-BEILUN"
 
