@@ -24,53 +24,6 @@ def wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_the_service_serves_simulates_computes_and_stops_cleanly(db_url, engine):
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "QUAYWATCH_API_PORT": str(port),
-        "QUAYWATCH_METRICS_INTERVAL_S": "2",
-        "QUAYWATCH_SIM_SCALE": "3",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from quaywatch.cli import main; main()", "run", "--simulate"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-
-        def healthy() -> bool:
-            try:
-                return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok
-            except requests.ConnectionError:
-                return False
-
-        try:
-            wait_for(healthy, 60, "the API")
-        except AssertionError:
-            process.kill()
-            raise AssertionError(process.communicate()[0]) from None
-
-        def count(sql: str) -> int:
-            with engine.connect() as conn:
-                return int(conn.execute(text(sql)).scalar() or 0)
-
-        wait_for(lambda: count("SELECT count(*) FROM cargo_event") > 0, 60, "live events")
-        wait_for(lambda: count("SELECT count(*) FROM series_latest") > 1000, 60, "a metrics cycle")
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, output
-    assert f"API listening on http://127.0.0.1:{port}/api/v1" in output
-    assert "stopping" in output
-    assert "Traceback" not in output
-
-
 def start_service(db_url: str, *args: str, **env: str) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     environment = {
@@ -100,6 +53,27 @@ def start_service(db_url: str, *args: str, **env: str) -> tuple[subprocess.Popen
         process.kill()
         raise AssertionError(process.communicate()[0]) from None
     return process, port
+
+
+def test_the_service_serves_simulates_computes_and_stops_cleanly(db_url, engine):
+    process, port = start_service(db_url, "--simulate", QUAYWATCH_SIM_SCALE="3")
+    try:
+
+        def count(sql: str) -> int:
+            with engine.connect() as conn:
+                return int(conn.execute(text(sql)).scalar() or 0)
+
+        wait_for(lambda: count("SELECT count(*) FROM cargo_event") > 0, 60, "live events")
+        wait_for(lambda: count("SELECT count(*) FROM series_latest") > 1000, 60, "a metrics cycle")
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert f"API listening on http://127.0.0.1:{port}/api/v1" in output
+    assert "stopping" in output
+    assert "Traceback" not in output
 
 
 def stop_within(process: subprocess.Popen[str], seconds: float) -> tuple[float, str]:
