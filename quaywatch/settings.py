@@ -237,6 +237,28 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "QUAYWATCH_SECRET_KEYS",
+        "secret_keys",
+        _secret,
+        "",
+        "Comma-separated Fernet keys for channel secrets at rest; the first encrypts, all decrypt.",
+        secret=True,
+    ),
+    Setting(
+        "QUAYWATCH_RETRY_BUDGET_S",
+        "retry_budget_s",
+        _positive_float,
+        "3600",
+        "Seconds a notification that fails with a retryable error keeps being retried.",
+    ),
+    Setting(
+        "QUAYWATCH_DASK_SCHEDULER",
+        "dask_scheduler",
+        str,
+        "",
+        "Dask scheduler address for forecast cycles; empty runs them in local processes.",
+    ),
+    Setting(
         "QUAYWATCH_SIM_SCALE",
         "sim_scale",
         _positive_float,
@@ -269,6 +291,9 @@ class Settings:
     allow_private_urls: bool = False
     admin_token: Secret = field(default_factory=lambda: Secret(""))
     sim_scale: float = 1.0
+    secret_keys: Secret = field(default_factory=lambda: Secret(""))
+    retry_budget_s: float = 3600.0
+    dask_scheduler: str = ""
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
