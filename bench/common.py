@@ -21,8 +21,11 @@ from collector.org_hierarchy import seed_org_tree  # noqa: E402
 from pgtest import PgServer  # noqa: E402
 from quaywatch.db import make_engine  # noqa: E402
 from quaywatch.migrations import upgrade  # noqa: E402
-from quaywatch.settings import Settings  # noqa: E402
+from quaywatch.secret_box import generate_key  # noqa: E402
+from quaywatch.settings import Secret, Settings  # noqa: E402
 
+# Channel secrets are sealed at rest (quaywatch/secret_box.py): one key for a benchmark run.
+BENCH_KEYS = Secret(generate_key())
 # Benchmarks measure a durable server: fsync and synchronous commit stay on.
 BENCH_OPTIONS = "-c timescaledb.max_background_workers=0 -c max_wal_size=4GB"
 
@@ -43,7 +46,7 @@ def sa_url(server: PgServer, name: str) -> str:
 def seeded_database(server: PgServer, template: str | None = None) -> tuple[str, Engine]:
     """A migrated and seeded database (cloned from `template` when given)."""
     name = server.create_database(template)
-    engine = make_engine(Settings(database_url=sa_url(server, name)))
+    engine = make_engine(Settings(database_url=sa_url(server, name), secret_keys=BENCH_KEYS))
     if template is None:
         upgrade(engine)
         with engine.begin() as conn:
@@ -60,7 +63,9 @@ def template_database(server: PgServer) -> str:
 
 
 def null_engine(server: PgServer, name: str) -> Engine:
-    return make_engine(Settings(database_url=sa_url(server, name)), poolclass=NullPool)
+    return make_engine(
+        Settings(database_url=sa_url(server, name), secret_keys=BENCH_KEYS), poolclass=NullPool
+    )
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -22,6 +22,8 @@ from quaywatch.settings import Settings
 def make_engine(settings: Settings, **kwargs: Any) -> Engine:
     """An engine with a small pool; pool_pre_ping turns a restarted server into a fresh connection."""
     options: dict[str, Any] = {"pool_pre_ping": True}
+    # Readers of sealed channel secrets open them with the keys of the engine's settings.
+    options["execution_options"] = {"quaywatch_secret_keys": settings.secret_keys}
     if "poolclass" not in kwargs:
         options.update(pool_size=5, max_overflow=10)
     options.update(kwargs)

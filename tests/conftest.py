@@ -11,8 +11,13 @@ from sqlalchemy import Engine
 
 from pgtest import PgServer
 from quaywatch.db import make_engine
-from quaywatch.settings import Settings
+from quaywatch.secret_box import generate_key
+from quaywatch.settings import Secret, Settings
 from quaywatch.web import create_app
+
+# Channel secrets are encrypted at rest (quaywatch/secret_box.py): one key for the session, in
+# the environment too, so subprocesses (a dispatcher, the service) open what tests sealed.
+SECRET_KEYS = os.environ.setdefault("QUAYWATCH_SECRET_KEYS", generate_key())
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +71,7 @@ def db_url(pg_server: PgServer, template_db: str) -> Iterator[str]:
 
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, allow_private_urls=True)
+    return Settings(database_url=db_url, allow_private_urls=True, secret_keys=Secret(SECRET_KEYS))
 
 
 @pytest.fixture

@@ -4,6 +4,11 @@ The vendor's ``Config`` model (``alerter.channels.<kind>``) is the one definitio
 channel of that kind needs. Its ``SecretStr`` fields (the bot URL, signing secret, bearer
 token) are stored apart from the rest, are write-only through the API, and are shown masked:
 ``https://oapi.dingtalk.com/********`` for a URL, ``********`` for the others.
+
+At rest they are sealed (``quaywatch.secret_box``, sql/0064) with the keys the connection's
+engine carries: ``seal`` for the store's writes, ``stored_secrets`` for every read. A row
+written before sql/0064 keeps its plain ``secrets`` and reads as it did (legacy) until
+``quaywatch channels rotate-secrets`` seals it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+from sqlalchemy.engine import Connection
 
 from alerter.channels import load_channel_class
 from alerter.channels.base import Channel, ChannelConfig
+from alerter.channels.errors import DeliveryError, Outcome
 from alerter.channels.http import HttpClient
+from quaywatch.errors import ApiError
+from quaywatch.secret_box import ENGINE_OPTION, VARIABLE, SecretBox, SecretBoxError
 
 MASK = "********"
 
@@ -88,6 +97,42 @@ def bot_key(kind: str, secrets: Mapping[str, str]) -> str:
     return hashlib.sha256(f"{kind}\n{url}".encode()).hexdigest()[:24]
 
 
+class SecretsUnavailable(ApiError):
+    """Secrets cannot be sealed (no key, or a malformed one): a 503 naming the variable, since
+    the fix is the server's configuration, not the request."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            503, "Channel secrets cannot be stored", reason, [{"field": VARIABLE, "reason": reason}]
+        )
+
+
+def secret_box(conn: Connection) -> SecretBox:
+    """The keys of the connection's engine (``quaywatch.db.make_engine``); raises
+    SecretBoxError when one is malformed."""
+    return SecretBox(str(conn.get_execution_options().get(ENGINE_OPTION, "")))
+
+
+def seal(conn: Connection, secrets: Mapping[str, str]) -> str:
+    """``secrets`` as the token the channel row stores; SecretsUnavailable without a key."""
+    try:
+        return secret_box(conn).seal(secrets)
+    except SecretBoxError as exc:
+        raise SecretsUnavailable(str(exc)) from None
+
+
+def stored_secrets(conn: Connection, row: Mapping[Any, Any]) -> tuple[dict[str, str], str]:
+    """(secrets, problem) of a channel row: the sealed ones opened, a legacy row's plain ones
+    as stored; ``({}, reason)`` when no key opens them, so one row never breaks a read."""
+    sealed = row.get("secrets_encrypted")
+    if sealed is None:
+        return dict(row["secrets"]), ""
+    try:
+        return secret_box(conn).open(sealed), ""
+    except SecretBoxError as exc:
+        return {}, str(exc)
+
+
 def rates(kind: str, rate_per_minute: int | None) -> tuple[int | None, int | None]:
     """(per minute, per second) limits: the configured minute rate, else the vendor's."""
     per_minute, per_second = VENDOR_RATES.get(kind, (None, None))
@@ -108,9 +153,10 @@ class ChannelRecord:
     rate_per_minute: int | None = None
     fallback_channel_id: int | None = None
     bot_key: str = ""
+    unreadable: str = ""  # why its secrets could not be opened; empty when they were
 
     @classmethod
-    def from_row(cls, row: Mapping[Any, Any]) -> ChannelRecord:
+    def from_row(cls, row: Mapping[Any, Any], unreadable: str = "") -> ChannelRecord:
         return cls(
             row["channel_id"],
             row["node_id"],
@@ -122,6 +168,7 @@ class ChannelRecord:
             row["rate_per_minute"],
             row["fallback_channel_id"],
             row["bot_key"],
+            unreadable,
         )
 
     @property
@@ -129,7 +176,11 @@ class ChannelRecord:
         return [v for v in self.secrets.values() if v]
 
     def build(self, allow_private: bool, client: HttpClient | None = None) -> Channel:
-        """The sender; raises pydantic.ValidationError if the stored config no longer fits."""
+        """The sender; raises pydantic.ValidationError if the stored config no longer fits,
+        and DeliveryError if its secrets could not be opened (recorded as this channel's
+        error; retryable, since putting the key back fixes it)."""
+        if self.unreadable:
+            raise DeliveryError(f"{self.kind}: {self.unreadable}", Outcome.RETRYABLE)
         cls = load_channel_class(self.kind)
         values = {**self.config, **self.secrets, "allow_private": allow_private}
         return cls(values, client=client)

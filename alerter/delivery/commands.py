@@ -1,4 +1,5 @@
-"""``quaywatch channels list`` and ``channels test <id>``; a test send records its attempt.
+"""``quaywatch channels list|test|rotate-secrets|new-key``; writes a test send's attempt and
+re-encrypted channel secrets (through delivery.store).
 
 The lead's cli.main wires ``register`` like each package's commands module.
 """
@@ -17,7 +18,7 @@ def register(cli: click.Group) -> None:
 
 @click.group()
 def channels() -> None:
-    """Notification channels: list them, send a test message."""
+    """Notification channels: list them, send a test message, rotate their secrets' key."""
 
 
 @channels.command("list")
@@ -58,3 +59,40 @@ def test_channel(ctx: Context, channel_id: int) -> None:
         click.echo(f"ok: delivered in {result.latency_ms} ms ({result.parts} part(s){code})")
         return
     raise click.ClickException(f"{result.status}: {result.error}{code}")
+
+
+@channels.command("rotate-secrets")
+@pass_context
+def rotate_secrets(ctx: Context) -> None:
+    """Re-encrypt every channel's secrets with the first key of QUAYWATCH_SECRET_KEYS.
+
+    Plain rows from before encryption at rest are encrypted too. Safe to run again: rows
+    already under the first key are left alone. Exits 1 if a row opens with no key.
+    """
+    from alerter.delivery import secret_rotation
+    from quaywatch.secret_box import SecretBox, SecretBoxError
+
+    try:
+        box = SecretBox(ctx.settings.secret_keys)
+        with ctx.engine.begin() as conn:
+            done = secret_rotation.reseal_channels(conn, box)
+    except SecretBoxError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"encrypted {done.sealed} plain, re-encrypted {done.rotated}, {done.current} already"
+        f" current, {len(done.unreadable)} unreadable"
+    )
+    if done.unreadable:
+        ids = ", ".join(str(i) for i in done.unreadable)
+        raise click.ClickException(
+            f"channels {ids}: no key of QUAYWATCH_SECRET_KEYS decrypts their secrets; add back"
+            " the key they were encrypted with, or enter them again (PATCH /api/v1/channels/<id>)"
+        )
+
+
+@channels.command("new-key")
+def new_key() -> None:
+    """Print a new Fernet key for QUAYWATCH_SECRET_KEYS (put it first, then rotate-secrets)."""
+    from quaywatch.secret_box import generate_key
+
+    click.echo(generate_key())

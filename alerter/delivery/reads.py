@@ -3,6 +3,9 @@
 API reads take ``root``, the node of the token asking, and return only rows owned by nodes in
 its subtree (``root = ANY (org_node.path)``): the boundary holds in both directions, a customs
 token sees neither its siblings' channels nor the national ones.
+
+Channel secrets come back opened (``channel_config.stored_secrets``): a channel whose sealed
+secrets no key opens reads with none, and its sends fail with the reason as its own error.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from alerter.delivery.channel_config import ChannelRecord
-from alerter.delivery.inhibition import SOURCE_KINDS, Source
+from alerter.delivery.channel_config import ChannelRecord, stored_secrets
 from alerter.delivery.matchers import describe
 from alerter.delivery.routing import ChannelRoute
 from alerter.delivery.silences import MuteInterval, Silence
@@ -32,7 +34,8 @@ ROUTE_COLUMNS = (
 )
 CHANNEL_READ_COLUMNS = (
     ROUTE_COLUMNS + ", c.config, c.lang, c.rate_per_minute, c.fallback_channel_id,"
-    " c.enabled, c.created_by, c.created_at, c.updated_at, c.secrets, s.blocked_until,"
+    " c.enabled, c.created_by, c.created_at, c.updated_at, c.secrets, c.secrets_encrypted,"
+    " s.blocked_until,"
     " s.last_error, s.last_error_at, s.last_success_at, s.meta_firing,"
     " COALESCE((SELECT array_agg(m.mute_interval_id ORDER BY m.mute_interval_id)"
     " FROM channel_mute_interval m WHERE m.channel_id = c.channel_id), '{}') AS mute_interval_ids"
@@ -117,24 +120,6 @@ def active_silences(
     return parse_each(rows, "silence", "silence_id", Silence.from_row, bad)
 
 
-def _source(row: Mapping[Any, Any]) -> Source:
-    labels = row["labels"]
-    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
-        raise ValueError("labels: not an object of strings")
-    return Source(row["fingerprint"], labels)
-
-
-def inhibit_sources(conn: Connection, bad: list[Unreadable] | None = None) -> list[Source]:
-    rows = conn.execute(
-        text(
-            "SELECT fingerprint, labels FROM active_alert"
-            " WHERE status = 'firing' AND labels ->> 'kind' = ANY (:kinds)"
-        ),
-        {"kinds": list(SOURCE_KINDS)},
-    ).mappings()
-    return parse_each(rows, "active_alert", "fingerprint", _source, bad)
-
-
 def channel_mute_intervals(
     conn: Connection, channel_ids: Iterable[int], bad: list[Unreadable] | None = None
 ) -> dict[int, list[MuteInterval]]:
@@ -200,7 +185,10 @@ def channel_record(conn: Connection, channel_id: int) -> ChannelRecord | None:
         .mappings()
         .first()
     )
-    return ChannelRecord.from_row(row) if row else None
+    if row is None:
+        return None
+    secrets, problem = stored_secrets(conn, row)
+    return ChannelRecord.from_row({**row, "secrets": secrets}, problem)
 
 
 def bot_usage(conn: Connection, bot_key: str, now: datetime) -> tuple[int, int]:
@@ -256,7 +244,11 @@ def channels(
         f"SELECT {CHANNEL_READ_COLUMNS} FROM channel c LEFT JOIN channel_state s USING (channel_id)"
     )
     key = "c.channel_id"
-    return _owned(conn, select, key, key, root, limit, offset, channel_id)
+    found = _owned(conn, select, key, key, root, limit, offset, channel_id)
+    for row in found:
+        row["secrets"], _ = stored_secrets(conn, row)
+        del row["secrets_encrypted"]
+    return found
 
 
 def silences(

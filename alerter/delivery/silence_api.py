@@ -2,9 +2,12 @@
 
 Writes through delivery.store (silence, mute_interval).
 
-A silence belongs to a node and mutes only alerts of that node's subtree; its author is the
-token's name unless ``created_by`` names the person. DELETE expires a silence (it stays listed,
-as in Alertmanager) and removes a mute interval. Scope ``silences:write`` for both.
+A silence belongs to a node and mutes only alerts of that node's subtree; its author
+(``created_by``) is the calling token's name, never the body's: a body naming one is refused
+(422), so no token can record a silence in someone else's name. Alertmanager takes
+``createdBy`` from the client; here the token is the identity (docs/api.md). DELETE expires a
+silence (it stays listed, as in Alertmanager) and removes a mute interval. Scope
+``silences:write`` for both.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from alerter.delivery.matchers import Matcher
 from alerter.delivery.silences import DEFAULT_TZ, TimeInterval, check_timezone
 from quaywatch.auth import require
 from quaywatch.http_api import (
+    PAGE,
     body,
     field_problem,
     found_one,
@@ -28,6 +32,7 @@ from quaywatch.http_api import (
     listing,
     own_node,
     principal,
+    query,
     unique,
 )
 from quaywatch.openapi import body as doc_body
@@ -43,8 +48,17 @@ class SilenceIn(BaseModel):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime
     comment: str = Field(min_length=1, max_length=2000)
-    created_by: str | None = Field(None, min_length=1, max_length=200)
+    created_by: str | None = Field(
+        None, description="Refused: the author is the calling token's name."
+    )
     node_id: str | None = None
+
+    @field_validator("created_by")
+    @classmethod
+    def _author_is_the_token(cls, value: str | None) -> None:
+        # Refused rather than ignored: a client that sends it learns at once that it is not
+        # recorded, instead of finding another name on the silence later.
+        raise ValueError("is set from the calling token (its name); leave it out")
 
 
 class SilencePatch(BaseModel):
@@ -108,12 +122,14 @@ def _visible_silence(conn: Any, silence_id: int) -> dict[str, Any]:
 
 @bp.get("/silences")
 @require("read")
+@query(*PAGE)
 def list_silences() -> Any:
     return listing(reads.silences, _shown_silence)
 
 
 @bp.get("/silences/<int:silence_id>")
 @require("read")
+@query()
 def get_silence(silence_id: int) -> Any:
     with app_engine().connect() as conn:
         return _shown_silence(_visible_silence(conn, silence_id))
@@ -121,6 +137,7 @@ def get_silence(silence_id: int) -> Any:
 
 @bp.post("/silences")
 @require("silences:write")
+@query()
 @doc_body(inline_schema(SilenceIn))
 def create_silence() -> Any:
     new = body(SilenceIn)
@@ -134,13 +151,13 @@ def create_silence() -> Any:
     }
     with app_engine().begin() as conn:
         values["node_id"] = own_node(conn, new.node_id)
-        author = new.created_by or principal().name
-        silence_id = store.create_silence(conn, values, author)
+        silence_id = store.create_silence(conn, values, principal().name)
         return _shown_silence(_visible_silence(conn, silence_id)), 201
 
 
 @bp.patch("/silences/<int:silence_id>")
 @require("silences:write")
+@query()
 @doc_body(inline_schema(SilencePatch))
 def update_silence(silence_id: int) -> Any:
     patch = body(SilencePatch)
@@ -160,6 +177,7 @@ def update_silence(silence_id: int) -> Any:
 
 @bp.delete("/silences/<int:silence_id>")
 @require("silences:write")
+@query()
 def expire_silence(silence_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_silence(conn, silence_id)
@@ -174,12 +192,14 @@ def _visible_interval(conn: Any, interval_id: int) -> dict[str, Any]:
 
 @bp.get("/mute-intervals")
 @require("read")
+@query(*PAGE)
 def list_mute_intervals() -> Any:
     return listing(reads.mute_intervals)
 
 
 @bp.get("/mute-intervals/<int:interval_id>")
 @require("read")
+@query()
 def get_mute_interval(interval_id: int) -> Any:
     with app_engine().connect() as conn:
         return _visible_interval(conn, interval_id)
@@ -187,6 +207,7 @@ def get_mute_interval(interval_id: int) -> Any:
 
 @bp.post("/mute-intervals")
 @require("silences:write")
+@query()
 @doc_body(inline_schema(MuteIntervalIn))
 def create_mute_interval() -> Any:
     new = body(MuteIntervalIn)
@@ -199,6 +220,7 @@ def create_mute_interval() -> Any:
 
 @bp.patch("/mute-intervals/<int:interval_id>")
 @require("silences:write")
+@query()
 @doc_body(inline_schema(MuteIntervalPatch))
 def update_mute_interval(interval_id: int) -> Any:
     values = body(MuteIntervalPatch).model_dump(exclude_unset=True)
@@ -210,6 +232,7 @@ def update_mute_interval(interval_id: int) -> Any:
 
 @bp.delete("/mute-intervals/<int:interval_id>")
 @require("silences:write")
+@query()
 def delete_mute_interval(interval_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_interval(conn, interval_id)

@@ -6,6 +6,10 @@ active_alert, notify_group, group_alert, notification (new rows and those they s
 With ``delivery.sending.store``, the only writer of sql/0022's tables. Functions run in the
 caller's transaction (claims: ``FOR UPDATE SKIP LOCKED``, so replicas split the work) at the
 dispatcher's ``now``, never the database's, so a test can step the clock.
+
+Channel secrets are written sealed (``channel_config.seal``: ``secrets_encrypted``, sql/0064),
+never plain; without a key the write raises ``SecretsUnavailable`` (the API's 503). Key
+rotation re-seals them in delivery.secret_rotation.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, RowMapping
 
+from alerter.delivery.channel_config import seal
 from alerter.delivery.grouping import SentState, group_key, group_labels
 from alerter.delivery.routing import ChannelRoute, RoutableAlert
 
@@ -82,7 +87,7 @@ def _only(values: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
 def create_channel(
     conn: Connection, values: Mapping[str, Any], created_by: str, mute_ids: Sequence[int] = ()
 ) -> int:
-    row = {**_only(values, CHANNEL_COLUMNS), "created_by": created_by}
+    row = {**_sealed(conn, _only(values, CHANNEL_COLUMNS)), "created_by": created_by}
     channel_id = _insert(conn, "channel", "channel_id", row)
     conn.execute(text("INSERT INTO channel_state (channel_id) VALUES (:c)"), {"c": channel_id})
     set_channel_mutes(conn, channel_id, mute_ids)
@@ -92,7 +97,16 @@ def create_channel(
 def update_channel(
     conn: Connection, channel_id: int, values: Mapping[str, Any], now: datetime
 ) -> bool:
-    return _update(conn, "channel", "channel_id", channel_id, _only(values, CHANNEL_COLUMNS), now)
+    row = _sealed(conn, _only(values, CHANNEL_COLUMNS))
+    return _update(conn, "channel", "channel_id", channel_id, row, now)
+
+
+def _sealed(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the secrets moved into their sealed column (an empty plain one stays,
+    as sql/0064's check wants)."""
+    if "secrets" not in values:
+        return values
+    return {**values, "secrets": {}, "secrets_encrypted": seal(conn, values["secrets"])}
 
 
 def set_channel_mutes(conn: Connection, channel_id: int, mute_ids: Sequence[int]) -> None:

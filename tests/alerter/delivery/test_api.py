@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from alerter.delivery import reads
 from conftest import make_token
 from quaywatch.web import create_app
 from tests.alerter.helpers import SECRET, TOKEN, rows
@@ -50,8 +51,10 @@ def test_a_patch_without_secrets_keeps_them_and_a_masked_url_sent_back_changes_n
     )
 
     assert response.status_code == 200, response.json
-    [stored] = rows(engine, "SELECT secrets, config, lang FROM channel")
-    assert stored["secrets"] == {
+    [stored] = rows(engine, "SELECT config, lang FROM channel")
+    with engine.connect() as conn:  # stored encrypted (test_secrets_at_rest.py): read opened
+        record = reads.channel_record(conn, channel["channel_id"])
+    assert record is not None and record.secrets == {
         "url": f"{receiver.url}/robot/send?access_token={TOKEN}",
         "secret": SECRET,
     }
