@@ -23,6 +23,7 @@ from alerter.channels.errors import DeliveryError
 from alerter.channels.http import check_url
 from alerter.delivery import reads, store
 from alerter.delivery.channel_config import MASK, bot_key, masked, validate
+from alerter.delivery.inhibit_api import bp as inhibit_bp
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.metrics import install as install_metrics
 from alerter.delivery.probe import send_test
@@ -30,6 +31,9 @@ from alerter.delivery.sending import store as sending_store
 from alerter.delivery.silence_api import bp as silence_bp
 from quaywatch.auth import require
 from quaywatch.http_api import (
+    ID_MAX,
+    PAGE,
+    Param,
     bad_arg,
     body,
     field_problem,
@@ -44,6 +48,7 @@ from quaywatch.http_api import (
     own_node,
     page_args,
     principal,
+    query,
     time_arg,
     unique,
 )
@@ -53,6 +58,7 @@ from quaywatch.web import app_engine, app_settings
 log = logging.getLogger(__name__)
 bp = Blueprint("delivery", __name__, url_prefix="/api/v1")
 bp.register_blueprint(silence_bp)
+bp.register_blueprint(inhibit_bp)
 bp.record_once(lambda state: install_metrics(state.app))
 
 Kind = Literal["webhook", "alertmanager", "dingtalk", "wecom", "feishu", "slack"]
@@ -148,12 +154,14 @@ def _columns(patch: ChannelPatch) -> dict[str, Any]:
 
 @bp.get("/channels")
 @require("read")
+@query(*PAGE)
 def list_channels() -> Any:
     return listing(reads.channels, _shown)
 
 
 @bp.get("/channels/<int:channel_id>")
 @require("read")
+@query()
 def get_channel(channel_id: int) -> Any:
     with app_engine().connect() as conn:
         return _shown(_visible_channel(conn, channel_id))
@@ -161,6 +169,7 @@ def get_channel(channel_id: int) -> Any:
 
 @bp.post("/channels")
 @require("channels:write")
+@query()
 @doc_body(inline_schema(ChannelIn))
 def create_channel() -> Any:
     patch = body(ChannelIn)
@@ -178,6 +187,7 @@ def create_channel() -> Any:
 
 @bp.patch("/channels/<int:channel_id>")
 @require("channels:write")
+@query()
 @doc_body(inline_schema(ChannelPatch))
 def update_channel(channel_id: int) -> Any:
     patch = body(ChannelPatch)
@@ -205,6 +215,7 @@ def _merged_config(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
 
 @bp.delete("/channels/<int:channel_id>")
 @require("channels:write")
+@query()
 def delete_channel(channel_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_channel(conn, channel_id)
@@ -214,6 +225,7 @@ def delete_channel(channel_id: int) -> Any:
 
 @bp.post("/channels/<int:channel_id>/test")
 @require("channels:write")
+@query()
 def test_channel(channel_id: int) -> Any:
     """Send a test message now: one attempt, no retries; the result says what the vendor said."""
     with app_engine().connect() as conn:
@@ -225,6 +237,7 @@ def test_channel(channel_id: int) -> Any:
 
 @bp.get("/channels/<int:channel_id>/groups")
 @require("read")
+@query(*PAGE)
 def list_groups(channel_id: int) -> Any:
     """Each aggregation group with its next flush time and why (alertmanager#2166)."""
     limit, offset = page_args()
@@ -236,6 +249,13 @@ def list_groups(channel_id: int) -> Any:
 
 @bp.get("/deliveries")
 @require("read")
+@query(
+    *PAGE,
+    Param("channel_id", "integer", maximum=ID_MAX),
+    Param("notification_id", "integer", maximum=ID_MAX),
+    Param("status", enum=("success", "rate_limited", "retryable", "permanent")),
+    Param("since", "date-time"),
+)
 def list_deliveries() -> Any:
     """Delivery attempts, newest first; filters: channel_id, status, notification_id, since."""
     status = request.args.get("status")
@@ -254,6 +274,7 @@ def list_deliveries() -> Any:
 
 @bp.get("/notifications")
 @require("read")
+@query(*PAGE, Param("state", description="pending, sent, dead, ..."))
 def list_notifications() -> Any:
     state = request.args.get("state")
     return listing(
@@ -263,6 +284,7 @@ def list_notifications() -> Any:
 
 @bp.get("/dead-letters")
 @require("read")
+@query(*PAGE)
 def list_dead_letters() -> Any:
     """Notifications whose retry budget is spent (or refused permanently)."""
     return listing(
@@ -272,6 +294,7 @@ def list_dead_letters() -> Any:
 
 @bp.post("/dead-letters/<int:notification_id>/retry")
 @require("channels:write")
+@query()
 def retry_dead_letter(notification_id: int) -> Any:
     """Queue a dead letter again, with a fresh retry budget (after fixing the channel)."""
     with app_engine().begin() as conn:
@@ -283,5 +306,6 @@ def retry_dead_letter(notification_id: int) -> Any:
 
 @bp.get("/channel-kinds")
 @require("read")
+@query()
 def list_channel_kinds() -> Any:
     return {"items": [{"kind": k, "name": name} for k, (name, _) in CHANNEL_KINDS.items()]}

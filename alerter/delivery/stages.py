@@ -104,10 +104,14 @@ def mute_time(ctx: FlushContext, alerts: list[GroupAlert]) -> list[GroupAlert]:
 
 
 def inhibit(ctx: FlushContext, alerts: list[GroupAlert]) -> list[GroupAlert]:
-    """Drop firing alerts muted by a firing source alert (e.g. no data at the same node)."""
+    """Drop firing alerts muted by a firing source alert (e.g. no data at the same node),
+    under ``ctx.rules``: dispatch passes the stored rules (delivery.inhibit_rules), which may
+    be none at all; DEFAULT_RULES is only the default of a context built by hand."""
     kept = []
     for alert in alerts:
-        by = alert.firing and inhibited_by(alert.fingerprint, alert.labels, ctx.sources, ctx.rules)
+        by = alert.firing and inhibited_by(
+            alert.fingerprint, alert.labels, ctx.sources, ctx.rules, alert.node_path
+        )
         if by:
             ctx.inhibited[alert.fingerprint] = by
             ctx.withheld[alert.fingerprint] = "inhibited by " + ", ".join(by)

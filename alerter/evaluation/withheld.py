@@ -1,10 +1,10 @@
 """Why an alert is (not) notified: Alertmanager's ``status`` for alert instances; reads only.
 
-For ``GET /alerts`` and the rule preview. The silences, inhibiting sources, channels and mute
-intervals are read as dispatch reads them (``alerter.delivery.reads``), and the verdict comes
-from the dispatcher's own stages (``alerter.delivery.stages.alert_status``). The labels are
-the routing labels dispatch derives (``severity``, ``node``); a ``theme`` is seen only when the
-rule sets it as a label.
+For ``GET /alerts`` and the rule preview. The silences, inhibit rules and their sources,
+channels and mute intervals are read as dispatch reads them (``alerter.delivery.reads``,
+``alerter.delivery.inhibit_rules``), and the verdict comes from the dispatcher's own stages
+(``alerter.delivery.stages.alert_status``). The labels are the routing labels dispatch derives
+(``severity``, ``node``); a ``theme`` is seen only when the rule sets it as a label.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from alerter.delivery import reads
 from alerter.delivery.acks import active_acks
+from alerter.delivery.inhibit_rules import enabled_rules, rule_sources
 from alerter.delivery.routing import RoutableAlert, routes_for, routing_labels
 from alerter.delivery.stages import AlertStatus, GroupAlert, alert_status
 
@@ -46,7 +47,8 @@ def statuses(conn: Connection, candidates: Sequence[Candidate], now: datetime) -
     """Each candidate's status at ``now``, in order, as if it fired now."""
     if not candidates:
         return []
-    silences, sources = reads.active_silences(conn, now), reads.inhibit_sources(conn)
+    rules = enabled_rules(conn)  # the stored inhibit rules, as dispatch loads them
+    silences, sources = reads.active_silences(conn, now), rule_sources(conn, rules)
     channels = reads.channel_routes(conn)
     mutes = reads.channel_mute_intervals(conn, {c.channel_id for c in channels})
     acks = active_acks(conn, [c.fingerprint for c in candidates], now)
@@ -60,5 +62,5 @@ def statuses(conn: Connection, candidates: Sequence[Candidate], now: datetime) -
         )
         routed = [mutes.get(r.channel_id, []) for r in routes_for(routable, channels)]
         alert = GroupAlert(c.fingerprint, "firing", labels, {}, c.starts_at, path)
-        out.append(alert_status(alert, now, silences, sources, routed, acks))
+        out.append(alert_status(alert, now, silences, sources, routed, acks, rules))
     return out
