@@ -26,9 +26,10 @@ from sqlalchemy.exc import DBAPIError
 from alerter.delivery import reads, store
 from alerter.delivery.acks import active_acks
 from alerter.delivery.grouping import SentState, next_flush
-from alerter.delivery.inhibition import Source
+from alerter.delivery.inhibit_rules import enabled_rules, rule_sources
+from alerter.delivery.inhibition import InhibitRule, Source
 from alerter.delivery.routing import ChannelRoute, RoutableAlert, routes_for, routing_labels
-from alerter.delivery.sending.retry import DEFAULT_POLICY, RetryPolicy
+from alerter.delivery.sending.retry import RetryPolicy
 from alerter.delivery.sending.send_pass import send_due
 from alerter.delivery.silences import MuteInterval, Silence
 from alerter.delivery.stages import FlushContext, GroupAlert, run
@@ -60,7 +61,7 @@ def dispatch_once(
     settings: Settings,
     now: datetime | None = None,
     *,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    policy: RetryPolicy | None = None,  # None: the default pacing, settings.retry_budget_s
 ) -> DispatchResult:
     """Route, flush and send once; cheap when idle (three indexed queries)."""
     now = now or datetime.now(UTC)
@@ -177,6 +178,7 @@ class FlushInputs:
     silences: list[Silence]
     sources: list[Source]
     mutes: Mapping[int, list[MuteInterval]] = field(default_factory=dict)
+    rules: Sequence[InhibitRule] = ()  # the enabled inhibit rules; none loaded: none apply
 
 
 def flush_groups(engine: Engine, now: datetime, batch: int = BATCH) -> tuple[int, int]:
@@ -185,10 +187,12 @@ def flush_groups(engine: Engine, now: datetime, batch: int = BATCH) -> tuple[int
         groups = store.claim_due_groups(conn, now, batch)
         if not groups:
             return 0, 0
+        rules = enabled_rules(conn)  # once per pass; a corrupt rule is skipped, logged once
         inputs = FlushInputs(
             reads.active_silences(conn, now),
-            reads.inhibit_sources(conn),
+            rule_sources(conn, rules),
             reads.channel_mute_intervals(conn, {g["channel_id"] for g in groups}),
+            rules,
         )
         alerts = reads.group_alerts(conn, [g["group_id"] for g in groups])
         bad: list[reads.Unreadable] = []
@@ -224,6 +228,7 @@ def _flush(
     ctx = FlushContext(
         route, now, sent, inputs.silences, inputs.sources, inputs.mutes.get(route.channel_id, [])
     )
+    ctx.rules = inputs.rules  # stages.inhibit
     ctx.acks = active_acks(conn, [a.fingerprint for a in alerts], now)  # stages.acknowledged
     out = run(ctx, list(alerts))
     made = 0

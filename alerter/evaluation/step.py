@@ -9,6 +9,10 @@ metrics cycle). Under an advisory lock, so one replica evaluates at a time, it:
    the others (a failing batch query is retried rule by rule inside savepoints to find it);
 4. saves instances, history, rule health and outbox rows (evaluation.store) in the same transaction,
    so a notification exists exactly when its state change does.
+
+A lost connection is not a rule's error: no savepoint survives it, so the cycle starts again
+once on a fresh connection, and if that fails too the result reports the outage (one warning,
+nothing saved) instead of an error on every rule.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from time import perf_counter
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from alerter.evaluation import store
 from alerter.evaluation.alert_state import Instance
@@ -50,6 +55,7 @@ class EvaluationResult:
     notifications: int = 0  # outbox rows written
     errors: dict[int, str] = field(default_factory=dict)
     duration_ms: float = 0.0
+    outage: str | None = None  # the database was unreachable: nothing evaluated or saved
 
 
 def evaluate_all(
@@ -58,16 +64,41 @@ def evaluate_all(
     """Evaluate every enabled rule once; see the module docstring for the steps."""
     now = now or datetime.now(UTC)
     started = perf_counter()
-    with transaction(engine) as conn:
-        if not try_advisory_lock(conn, LOCK):
-            return EvaluationResult(skipped=True)
-        outcomes, durations = run_cycle(conn, now)
-        health = rule_health(conn)
-        notifications = store.save_outcomes(conn, outcomes, health, durations, now)
-    elapsed = (perf_counter() - started) * 1000
-    result = _summary(outcomes, notifications, elapsed)
+    for tries_left in (1, 0):
+        try:
+            saved = _evaluate_and_save(engine, now)
+            break
+        except DBAPIError as exc:
+            if not connection_lost(exc):
+                raise
+            if not tries_left:
+                outage = f"database unavailable: {_describe(exc)}"
+                log.warning("evaluation skipped: %s", outage)
+                return EvaluationResult(outage=outage)
+            log.info(
+                "evaluation lost its connection (%s); once more on a fresh one", _describe(exc)
+            )
+    if saved is None:
+        return EvaluationResult(skipped=True)
+    result = _summary(*saved, (perf_counter() - started) * 1000)
     log.debug("evaluation: %s", result)
     return result
+
+
+def _evaluate_and_save(engine: Engine, now: datetime) -> tuple[list[Outcome], int] | None:
+    """One cycle in one transaction: (outcomes, outbox rows); None if another replica runs."""
+    with transaction(engine) as conn:
+        if not try_advisory_lock(conn, LOCK):
+            return None
+        outcomes, durations = run_cycle(conn, now)
+        health = rule_health(conn)
+        return outcomes, store.save_outcomes(conn, outcomes, health, durations, now)
+
+
+def connection_lost(exc: DBAPIError) -> bool:
+    """The server went away (restart, failover, pg_terminate_backend) or refused to connect
+    (no statement ran), as opposed to one query failing on a healthy connection."""
+    return exc.connection_invalidated or (isinstance(exc, OperationalError) and not exc.statement)
 
 
 def run_cycle(conn: Connection, now: datetime) -> tuple[list[Outcome], dict[int, float]]:
@@ -154,7 +185,8 @@ def _observe_batch(
     try:
         with conn.begin_nested():
             return observe(conn, kind, batch, world, now, previous), {}
-    except Exception:
+    except Exception as exc:
+        _raise_if_lost(conn, exc)
         log.warning("batch query for %s rules failed; retrying rule by rule", kind, exc_info=True)
     observed: dict[int, Observed] = {}
     failed: dict[int, str] = {}
@@ -163,8 +195,16 @@ def _observe_batch(
             with conn.begin_nested():
                 observed.update(observe(conn, kind, [target], world, now, previous))
         except Exception as exc:
+            _raise_if_lost(conn, exc)
             failed[target.rule_id] = _describe(exc)
     return observed, failed
+
+
+def _raise_if_lost(conn: Connection, exc: Exception) -> None:
+    """Rule by rule needs a live transaction: on a lost connection every savepoint would
+    fail with PendingRollbackError, so the loss goes up to evaluate_all instead."""
+    if conn.invalidated or (isinstance(exc, DBAPIError) and connection_lost(exc)):
+        raise exc
 
 
 def _evaluate_one(

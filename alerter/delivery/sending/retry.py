@@ -1,9 +1,11 @@
 """When to try a failed notification again, and when to give up (reference §3.5); pure.
 
 Exponential backoff with jitter from 2 s, doubling to a 10-minute cap; ``Retry-After`` and a
-vendor's documented penalty (DingTalk 130101: 10 minutes) are waits at least that long. A rate
-limit is not a failure of the receiver and does not spend the failure budget; every wait
-counts against the deadline. Past either, the notification is dead-lettered.
+vendor's documented penalty (DingTalk 130101: 10 minutes) are waits at least that long. The
+budget is time, not tries (``Settings.retry_budget_s``, 1 h by default, counted from the
+notification's creation, every wait included): a receiver down for 30 minutes is tried about
+a dozen times and gets everything when it is back. The last try falls at the budget's end;
+a failure there dead-letters the notification.
 """
 
 from __future__ import annotations
@@ -14,31 +16,36 @@ from datetime import datetime, timedelta
 
 from alerter.channels.errors import DeliveryError, Outcome
 from alerter.delivery.sending.store import Claim
+from quaywatch.settings import Settings
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry budget and pacing. Defaults: 2 s doubling to 10 min, 8 failures (about 8 min of
-    backoff) or 1 h, whichever comes first, then dead letter and fallback."""
+    """Retry budget and pacing. Defaults: 2 s doubling to 10 min for 1 h, then dead letter and
+    fallback. ``max_failures`` (none by default) only lets tests give up after a few tries."""
 
     base_s: float = 2.0
     cap_s: float = 600.0
-    max_failures: int = 8
-    deadline_s: float = 3600.0
+    max_failures: int | None = None
+    deadline_s: float = 3600.0  # the retry budget: Settings.retry_budget_s
     rate_limit_wait_s: float = 60.0  # when a vendor throttles without saying for how long
     lease_s: float = 120.0
     timeout_s: float = 10.0
-    batch: int = 200  # claims per channel and pass when the bot has no rate limit
+    # Claims per channel and round when the bot has no rate limit: what the senders are about
+    # to send, so a killed dispatcher leaves little in flight (sent twice at worst).
+    batch: int = 8
+    rounds: int = 25  # claim-and-send rounds per pass: up to 200 per channel, as one claim was
     workers: int = 8
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        return cls(deadline_s=settings.retry_budget_s)
 
     def backoff(self, failures: int, rng: random.Random) -> float:
         """Equal jitter: half the exponential delay fixed, half random, so replicas retrying
         after one outage spread out (aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter)."""
         delay = min(self.cap_s, self.base_s * 2 ** max(failures - 1, 0))
         return float(delay / 2 + rng.random() * delay / 2)
-
-
-DEFAULT_POLICY = RetryPolicy()
 
 
 def next_step(
@@ -56,9 +63,11 @@ def next_step(
     else:
         failures = claim.failures + 1
         wait = max(policy.backoff(failures, rng), error.retry_after or 0.0)
-        if failures >= policy.max_failures:
+        if policy.max_failures is not None and failures >= policy.max_failures:
             return None, failures
-    retry_at = now + timedelta(seconds=wait)
-    if retry_at - claim.created_at > timedelta(seconds=policy.deadline_s):
+    deadline = claim.created_at + timedelta(seconds=policy.deadline_s)
+    earliest = now + timedelta(seconds=error.retry_after or 0.0)  # the vendor's wait is binding
+    if now >= deadline or earliest > deadline:
         return None, failures
-    return retry_at, failures
+    # A backoff reaching past the budget is cut to its end: one last try, not none.
+    return min(now + timedelta(seconds=wait), deadline), failures

@@ -1,15 +1,19 @@
 """The send pass: claim due notifications per bot within its rate, send, record (sending.store).
 
-Per channel, under a per-bot advisory lock: count what the bot took in the last minute and
-second (attempts and live leases), fold the overflow beyond the minute budget into one digest
-notification (coalesce, never drop), claim what fits, then send outside any transaction. Each
-try is one ``delivery_attempt`` row. Outcomes (reference §3.5):
+First, free the claims of dispatchers whose database session is gone (a killed process:
+sending.owner). Per channel, under a per-bot advisory lock: count what the bot took in the
+last minute and second (attempts and live leases), fold the overflow beyond the minute budget
+into one digest notification (coalesce, never drop), claim what fits (for a bot without a rate
+limit, only what the senders are about to send), then send outside any transaction; then
+again, while there is more. Each try is one ``delivery_attempt`` row. Outcomes (reference
+§3.5):
 
 * success: sent; a channel that was failing resolves its meta-alert;
 * rate_limited: back to pending at ``max(Retry-After, vendor penalty)``; the whole bot waits;
 * retryable: exponential backoff with jitter, honouring Retry-After; the bot's other claims
   wait with it and share the failure (the receiver is down for all of them);
-* permanent, or the retry budget spent: dead letter, the fallback channel, a meta-alert.
+* permanent, or the retry budget (``Settings.retry_budget_s``) spent: dead letter, the
+  fallback channel, a meta-alert.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from alerter.delivery.sending import store as sending_store
 from alerter.delivery.sending.keyed_client import KeyedClient
 from alerter.delivery.sending.notification_view import group_view
 from alerter.delivery.sending.outcomes import SendStats, hold_rest, record_failure, record_success
-from alerter.delivery.sending.retry import DEFAULT_POLICY, RetryPolicy
+from alerter.delivery.sending.owner import owner_of
+from alerter.delivery.sending.retry import RetryPolicy
 from quaywatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,14 +79,38 @@ class Batch:
 
 
 def send_due(
-    engine: Engine, settings: Settings, now: datetime, policy: RetryPolicy = DEFAULT_POLICY
+    engine: Engine, settings: Settings, now: datetime, policy: RetryPolicy | None = None
 ) -> SendStats:
-    stats = SendStats()
+    """Claim a few per channel, send them, again, while there is more (``policy.rounds``)."""
+    policy = policy or RetryPolicy.from_settings(settings)
+    stats, began = SendStats(), time.monotonic()
+    for _ in range(policy.rounds):
+        clock = now + timedelta(seconds=time.monotonic() - began)
+        step = _send_round(engine, settings, clock, policy)
+        stats.add(step)
+        stats.more = step.more
+        if not step.more or step.sent == 0:  # done, or held back: the caller decides when
+            break
+    return stats
+
+
+def _send_round(
+    engine: Engine, settings: Settings, now: datetime, policy: RetryPolicy
+) -> SendStats:
+    stats, owner = SendStats(), owner_of(engine)
+    owner_id = owner.current()
     with engine.connect() as conn:
+        with conn.begin():
+            ours_live, freed = sending_store.free_orphans(conn, owner_id, now)
+        if freed:
+            log.warning("took over %d claims of a dispatcher that is gone", freed)
+        if not ours_live:  # our lock session died: claims stamped now would look orphaned
+            owner.lost()
+            owner_id = owner.current()
         channel_ids = reads.channels_with_due_work(conn, now)
     by_bot: dict[str, Batch] = {}
     for channel_id in channel_ids:
-        claimed = _claim_channel(engine, channel_id, now, policy, stats)
+        claimed = _claim_channel(engine, channel_id, now, policy, stats, owner_id)
         if claimed is not None:
             record, claims = claimed
             limited = rates(record.kind, record.rate_per_minute) != (None, None)
@@ -101,7 +130,12 @@ def send_due(
 
 
 def _claim_channel(
-    engine: Engine, channel_id: int, now: datetime, policy: RetryPolicy, stats: SendStats
+    engine: Engine,
+    channel_id: int,
+    now: datetime,
+    policy: RetryPolicy,
+    stats: SendStats,
+    owner_id: int,
 ) -> tuple[ChannelRecord, list[sending_store.Claim]] | None:
     with engine.begin() as conn:
         record = reads.channel_record(conn, channel_id)
@@ -113,8 +147,9 @@ def _claim_channel(
         room = min(budget, per_second - used_second) if per_second else budget
         if room <= 0:
             return None  # the bot's budget is spent: later, not "again now"
+        # One more than fits: it tells "more now" from "done" (the caller runs again).
         ids = sending_store.due_notifications(
-            conn, channel_id, now, FOLD_SCAN if per_minute else budget
+            conn, channel_id, now, FOLD_SCAN if per_minute else budget + 1
         )
         if per_minute and len(ids) > budget:
             keep, rest = ids[: budget - 1], ids[budget - 1 :]
@@ -123,7 +158,7 @@ def _claim_channel(
             stats.folded += len(rest)
         stats.more |= len(ids) > room
         lease = timedelta(seconds=policy.lease_s)
-        claims = sending_store.claim(conn, ids[:room], now, lease, uuid.uuid4())
+        claims = sending_store.claim(conn, ids[:room], now, lease, uuid.uuid4(), owner_id)
     return (record, claims) if claims else None
 
 

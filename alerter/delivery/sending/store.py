@@ -2,9 +2,11 @@
 
 Also bot locks (advisory), the meta-alert sequence, and the fold of rate-limited notifications
 into a digest. With ``delivery.store``, the only writer of the tables in sql/0022. Claims use
-``FOR UPDATE SKIP LOCKED`` and a lease (``claimed_until`` + ``claim_token``): a replica that dies
-mid-send loses its lease and another one sends again, so delivery is at least once and the
-receiver can drop repeats by the notification id it is given.
+``FOR UPDATE SKIP LOCKED``, the claiming dispatcher's session (``claim_owner``, sending.owner)
+and a lease (``claimed_until`` + ``claim_token``): the claims of a replica that dies mid-send
+are freed as soon as its session is gone (``free_orphans``), those of one that hangs when its
+lease runs out; another one sends again, so delivery is at least once and the receiver can
+drop repeats by the notification id and idempotency key it is given.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from alerter.delivery.sending.owner import OWNER_LOCK_CLASS
 from alerter.delivery.store import enqueue
 
 
@@ -98,17 +101,54 @@ def fold(conn: Connection, channel_id: int, ids: Sequence[int], now: datetime, r
     return digest_id
 
 
+# The dispatchers alive now: those whose session holds its owner lock (sending.owner).
+_LIVE_OWNERS = (
+    "SELECT objid::bigint AS owner FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = CAST(:k AS oid) AND objsubid = 2"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+# Claims whose owner's session is gone end their lease now, so the usual due queries take
+# them over at once. Live owners' rows are never touched; SKIP LOCKED: replicas share this.
+_FREE_ORPHANS = text(
+    f"WITH live AS ({_LIVE_OWNERS}),"
+    " orphan AS (SELECT notification_id FROM notification WHERE state = 'sending'"
+    "  AND claimed_until >= :now AND claim_owner IS NOT NULL"
+    "  AND claim_owner NOT IN (SELECT owner FROM live) FOR UPDATE SKIP LOCKED),"
+    " freed AS (UPDATE notification n SET claimed_until = :expired FROM orphan o"
+    "  WHERE n.notification_id = o.notification_id RETURNING 1)"
+    " SELECT EXISTS (SELECT 1 FROM live WHERE owner = :me), (SELECT count(*) FROM freed)"
+)
+
+
+def free_orphans(conn: Connection, owner_id: int, now: datetime) -> tuple[bool, int]:
+    """Free the claims of dispatchers whose session is gone; returns (our own lock is live,
+    claims freed)."""
+    row = conn.execute(
+        _FREE_ORPHANS,
+        {"k": OWNER_LOCK_CLASS, "me": owner_id, "now": now, "expired": now - _EPSILON},
+    ).one()
+    return bool(row[0]), int(row[1])
+
+
+_EPSILON = timedelta(milliseconds=1)
+
+
 def claim(
-    conn: Connection, ids: Sequence[int], now: datetime, lease: timedelta, token: uuid.UUID
+    conn: Connection,
+    ids: Sequence[int],
+    now: datetime,
+    lease: timedelta,
+    token: uuid.UUID,
+    owner_id: int | None = None,
 ) -> list[Claim]:
     rows = conn.execute(
         text(
             "UPDATE notification SET state = 'sending', claimed_until = :until, claim_token = :t,"
-            " attempts = attempts + 1 WHERE notification_id = ANY (:ids)"
+            " claim_owner = :o, attempts = attempts + 1 WHERE notification_id = ANY (:ids)"
             " RETURNING notification_id, channel_id, group_key, kind, content, attempts AS attempt,"
             " failures, parts_sent, created_at, fallback_of"
         ),
-        {"ids": list(ids), "until": now + lease, "t": token},
+        {"ids": list(ids), "until": now + lease, "t": token, "o": owner_id},
     )
     claims = [Claim(**dict(row._mapping), token=token) for row in rows]
     return sorted(claims, key=lambda c: c.notification_id)
