@@ -13,7 +13,16 @@ from collector.store import save_events
 from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
-from quaywatch.http_api import bad_arg, in_subtree, int_arg, jsonable, node_path, principal
+from quaywatch.http_api import (
+    Param,
+    bad_arg,
+    in_subtree,
+    int_arg,
+    jsonable,
+    node_path,
+    principal,
+    query,
+)
 from quaywatch.openapi import body
 from quaywatch.request_body import request_items
 from quaywatch.web import app_engine, app_settings, app_telemetry, batch_answer
@@ -54,6 +63,7 @@ def _visible_sites(node_id: str) -> set[str]:
 
 @bp.post("/events")
 @require("events:write")
+@query()
 @body(CargoEvent, many=True)
 def ingest_events() -> Any:
     """Store a batch of cargo events (JSON array or NDJSON); 202 after commit."""
@@ -106,8 +116,12 @@ _LOT_FIELDS = (
 )
 
 
+LOT_QUERY = (Param("site_id"), Param("visit_no", "integer", "one visit", 1, 2**31 - 1))
+
+
 @bp.get("/lots")
 @require("read")
+@query(Param("lot_id", required=True, description='any lot id, "/" included'), *LOT_QUERY)
 def find_lot() -> Any:
     """A lot by `?lot_id=`: the same answer as GET /lots/<lot_id>, for any id whatever it holds."""
     lot_id = request.args.get("lot_id")
@@ -118,6 +132,7 @@ def find_lot() -> Any:
 
 @bp.get("/lots/<path:lot_id>")
 @require("read")
+@query(*LOT_QUERY)
 def get_lot(lot_id: str) -> Any:
     """A lot's merged state, stage and deadline: its latest visit in the token's subtree.
 
@@ -156,6 +171,7 @@ def get_lot(lot_id: str) -> Any:
 
 @bp.get("/nodes")
 @require("read")
+@query(Param("level", description="nation, customs, office or site"))
 def list_nodes() -> Any:
     """The org tree under the token's node."""
     level = request.args.get("level")
@@ -174,6 +190,7 @@ def list_nodes() -> Any:
 
 @bp.get("/nodes/<node_id>")
 @require("read")
+@query()
 def get_node(node_id: str) -> Any:
     """One org node."""
     _check_visible(node_id)
@@ -186,17 +203,12 @@ def get_node(node_id: str) -> Any:
     return dict(row)
 
 
-@bp.get("/indicators")
-@require("read")
-def list_indicators() -> Any:
-    """The indicator catalogue."""
-    with app_engine().connect() as conn:
-        rows = conn.execute(text("SELECT * FROM indicator ORDER BY theme, code")).mappings()
-        return {"items": jsonable(list(rows))}
+# GET /indicators (the catalogue a token sees) is collector/indicators/api.py.
 
 
 @bp.get("/metrics/<node_id>/<indicator>")
 @require("read")
+@query(Param("hours", "integer", "how far back (default 24)", 1, 24 * 90))
 def get_metric(node_id: str, indicator: str) -> Any:
     """Recent points of one indicator at one node."""
     _check_visible(node_id)

@@ -30,3 +30,15 @@ class ApiError(Exception):
         if self.errors:
             body["errors"] = self.errors
         return body
+
+
+def field_problem(
+    field: str, reason: str, status: int = 422, title: str = "Invalid request"
+) -> ApiError:
+    """An error about one field (of a body, or a query argument), named in ``errors`` too."""
+    return ApiError(status, title, f"{field}: {reason}", [{"field": field, "reason": reason}])
+
+
+def bad_arg(name: str, reason: str) -> ApiError:
+    """400 for a query argument the route cannot use."""
+    return field_problem(name, reason, 400, "Invalid parameter")

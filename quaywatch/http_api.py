@@ -1,5 +1,5 @@
 """What every blueprint needs from HTTP: the caller, bodies, errors, query arguments, pages,
-JSON values and the subtree check. Writes no table (reads org_node.path).
+JSON values and the subtree check (query arguments: quaywatch.http_query). Writes no table (reads org_node.path).
 
 Shared by collector, forecaster and alerter, and imports none of them (they import this), so
 each API refuses the same things the same way. Errors are ``ApiError``s, which quaywatch.web
@@ -11,11 +11,10 @@ screening's ``Actor``).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import g, request
@@ -25,15 +24,54 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from quaywatch.auth import Principal
-from quaywatch.errors import ApiError
+from quaywatch.errors import ApiError, bad_arg, field_problem
+from quaywatch.http_query import (
+    DEFAULT_LIMIT,
+    ID_MAX,
+    LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    NODE,
+    OFFSET,
+    PAGE,
+    Param,
+    bool_arg,
+    filters,
+    float_arg,
+    int_arg,
+    page_args,
+    query,
+    query_params,
+    time_arg,
+)
 from quaywatch.request_body import request_json
 from quaywatch.web import app_engine
 
+# Re-exported: blueprints import all of their HTTP support from this one module.
+__all__ = [
+    "DEFAULT_LIMIT",
+    "ID_MAX",
+    "LIMIT",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "NODE",
+    "OFFSET",
+    "PAGE",
+    "Param",
+    "bad_arg",
+    "bool_arg",
+    "field_problem",
+    "filters",
+    "float_arg",
+    "int_arg",
+    "page_args",
+    "query",
+    "query_params",
+    "time_arg",
+]
+
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 500
-MAX_OFFSET = 10**9
 
 
 def principal() -> Principal:
@@ -43,18 +81,6 @@ def principal() -> Principal:
 
 
 # --- errors ---------------------------------------------------------------------------------
-
-
-def field_problem(
-    field: str, reason: str, status: int = 422, title: str = "Invalid request"
-) -> ApiError:
-    """An error about one field (of a body, or a query argument), named in ``errors`` too."""
-    return ApiError(status, title, f"{field}: {reason}", [{"field": field, "reason": reason}])
-
-
-def bad_arg(name: str, reason: str) -> ApiError:
-    """400 for a query argument the route cannot use."""
-    return field_problem(name, reason, 400, "Invalid parameter")
 
 
 def invalid(exc: ValidationError, prefix: str = "", title: str = "Invalid request") -> ApiError:
@@ -140,103 +166,10 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolved
 
 
-# --- query arguments: absent or empty means the default ------------------------------------
-
-
-def _given(name: str) -> str | None:
-    raw = request.args.get(name)
-    return None if raw is None or raw == "" else raw
-
-
-@overload
-def int_arg(name: str, default: int, low: int = 0, high: int | None = None) -> int: ...
-@overload
-def int_arg(
-    name: str, default: None = None, low: int = 0, high: int | None = None
-) -> int | None: ...
-def int_arg(
-    name: str, default: int | None = None, low: int = 0, high: int | None = None
-) -> int | None:
-    """A whole number (ASCII digits) from ``low`` to ``high`` (no upper bound when None)."""
-    raw = _given(name)
-    if raw is None:
-        return default
-    # isdigit() alone also accepts "²", which int() refuses.
-    whole = raw.isascii() and raw.isdigit()
-    if not whole or int(raw) < low or (high is not None and int(raw) > high):
-        bounds = f" from {low} to {high}" if high is not None else ""
-        raise bad_arg(name, f"must be a whole number{bounds}")
-    return int(raw)
-
-
-@overload
-def float_arg(name: str, default: float, low: float = ..., high: float = ...) -> float: ...
-@overload
-def float_arg(
-    name: str, default: None = None, low: float = ..., high: float = ...
-) -> float | None: ...
-def float_arg(
-    name: str, default: float | None = None, low: float = -math.inf, high: float = math.inf
-) -> float | None:
-    """A number; with bounds, one from ``low`` to ``high`` (which NaN is not)."""
-    raw = _given(name)
-    if raw is None:
-        return default
-    bounded = math.isfinite(low) or math.isfinite(high)
-    reason = f"must be a number from {low:g} to {high:g}" if bounded else "must be a number"
-    try:
-        value = float(raw)
-    except ValueError:
-        raise bad_arg(name, reason) from None
-    if bounded and not low <= value <= high:
-        raise bad_arg(name, reason)
-    return value
-
-
-def bool_arg(name: str) -> bool | None:
-    raw = _given(name)
-    if raw is None:
-        return None
-    if raw not in ("true", "false"):
-        raise bad_arg(name, "must be true or false")
-    return raw == "true"
-
-
-def time_arg(name: str) -> datetime | None:
-    raw = _given(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise bad_arg(name, "must be an ISO 8601 time with an offset")
-    return moment
-
-
-def filters(
-    allowed: Iterable[str], typed: Mapping[str, Callable[[str], object]] | None = None
-) -> dict[str, str]:
-    """The query arguments a list understands, as sent; other arguments are ignored. Those in
-    ``typed`` are checked by their parser first, so a bad value is a 400 naming it, never a
-    database error."""
-    found = {key: request.args[key] for key in allowed if request.args.get(key)}
-    for key in found:
-        if typed and key in typed:
-            typed[key](key)
-    return found
-
-
 # --- pages ----------------------------------------------------------------------------------
 # Lists fetch limit + 1 rows: the extra one only says that a next page exists. Two envelopes
 # exist and clients rely on each, so both stay: the rules and alerts API links the next page
 # (`next`, a URL), the delivery and risk APIs give its offset (`next_offset`).
-
-
-def page_args() -> tuple[int, int]:
-    """(limit, offset) from ``?limit=`` (1-500, default 100) and ``?offset=`` (default 0)."""
-    return int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), int_arg("offset", 0, 0, MAX_OFFSET)
 
 
 def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:

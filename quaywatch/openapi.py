@@ -2,7 +2,7 @@
 
 Each route contributes its path parameters, methods and the first line of its view's docstring;
 a view may declare a request body model with @body(Model) so the document carries its JSON
-schema. Building from the url map keeps the document in step with the code: a route cannot exist
+schema, and its query arguments with quaywatch.http_api.query (``in: query``, with schema). Building from the url map keeps the document in step with the code: a route cannot exist
 without being listed.
 
 Responses are declared as the views give them: the success status (SUCCESS; 200 unless listed,
@@ -37,15 +37,22 @@ SUCCESS: dict[str, int] = {
     "alerter_rules.rules.delete_rule": 204,
     "delivery.create_channel": 201,
     "delivery.delete_channel": 204,
+    "delivery.inhibit_rules.create_inhibit_rule": 201,
+    "delivery.inhibit_rules.delete_inhibit_rule": 204,
     "delivery.retry_dead_letter": 202,
     "delivery.silences.create_mute_interval": 201,
     "delivery.silences.create_silence": 201,
     "delivery.silences.delete_mute_interval": 204,
+    "indicators.create_indicator": 201,
+    "indicators.retire_indicator": 204,
     "risk.risk_rules.create_rule": 201,
     "tokens.create_token": 201,
 }
 # Errors beyond the ones every operation of its method may give.
-EXTRA_ERRORS: dict[str, tuple[int, ...]] = {"alerter_rules.rules.replace_rule": (412,)}
+EXTRA_ERRORS: dict[str, tuple[int, ...]] = {
+    "alerter_rules.rules.replace_rule": (412,),
+    "alerter_rules.rules.patch_rule": (412,),
+}
 _READ_ERRORS = (400, 401, 403, 404, 503)
 _WRITE_ERRORS = (*_READ_ERRORS, 409, 422)
 _BODY_ERRORS = (*_WRITE_ERRORS, 413)
@@ -164,6 +171,7 @@ def _operation(
     }
     if getattr(view, "_openapi_public", False):
         operation["security"] = []
+    params = [*params, *_query_parameters(view)]
     if params:
         operation["parameters"] = params
     schema = getattr(view, "_openapi_body", None)
@@ -174,6 +182,21 @@ def _operation(
             content["application/x-ndjson"] = {"schema": schema}
         operation["requestBody"] = {"required": False, "content": content}
     return operation
+
+
+def _query_parameters(view: Any) -> list[dict[str, Any]]:
+    """The query arguments the view declares with quaywatch.http_api.query."""
+    return [
+        {
+            "name": param.name,
+            "in": "query",
+            "required": param.required,
+            "allowEmptyValue": not param.required,  # empty means the default (http_api)
+            **({"description": param.description} if param.description else {}),
+            "schema": param.schema(),
+        }
+        for param in getattr(view, "_query_params", ())
+    ]
 
 
 def openapi30(node: Any) -> Any:

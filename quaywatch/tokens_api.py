@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from quaywatch import auth
 from quaywatch.auth import require
 from quaywatch.http_api import (
+    NODE,
+    PAGE,
     body,
     field_problem,
     inline_schema,
@@ -25,6 +27,7 @@ from quaywatch.http_api import (
     page,
     page_args,
     principal,
+    query,
     require_in_subtree,
 )
 from quaywatch.openapi import body as doc_body
@@ -44,6 +47,7 @@ class TokenIn(BaseModel):
 
 @bp.get("/tokens")
 @require("tokens:write")
+@query(*PAGE, NODE)
 def list_tokens() -> Any:
     """Tokens of the caller's subtree (or of ``?node=`` in it), without their values."""
     limit, offset = page_args()
@@ -67,6 +71,7 @@ def _expiry(expires_in: str | None, now: datetime) -> datetime | None:
 
 @bp.post("/tokens")
 @require("tokens:write")
+@query()
 @doc_body(inline_schema(TokenIn))
 def create_token() -> Any:
     """Create a token; its value is shown in this answer only."""
@@ -84,6 +89,7 @@ def create_token() -> Any:
 
 @bp.delete("/tokens/<int:token_id>")
 @require("tokens:write")
+@query()
 def revoke_token(token_id: int) -> Any:
     """Revoke a token of the caller's subtree; it is refused from then on."""
     with app_engine().begin() as conn:

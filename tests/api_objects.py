@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from alert_rules import threshold_spec
 from flask.testing import FlaskClient
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SITE = "5304-SHEKOU"
 # A closed port: test sends fail at once, without leaving the machine.
 HOOK_URL = "http://127.0.0.1:9/hook"
+_INDICATOR = {"name_en": "Held over 48 h", "name_zh": "滞留超48小时", "unit": "lots"}
+_INDICATOR |= {"theme": "hazardous_goods", "direction": "higher_is_worse"}
 
 
 def _created(client: FlaskClient, auth: dict[str, str], path: str, body: Any, key: str) -> Any:
@@ -46,15 +49,8 @@ def valid_bodies() -> dict[str, Any]:
     return {
         "/api/v1/events": [event],
         "/api/v1/declarations": [declaration],
-        "/api/v1/rules": {
-            "name": "clearance_slow",
-            "kind": "threshold",
-            "indicator": "clearance_time_p90_hours",
-            "operator": ">",
-            "threshold": 48,
-            "severity": "warning",
-            "node_id": "CN",
-        },
+        "/api/v1/rules": threshold_spec(),
+        "/api/v1/indicators": {**_INDICATOR, "code": "shekou_held_over_48h"},
         "/api/v1/risk/rules": {"name": "all handsets", "conditions": {"hs_prefixes": ["8517"]}},
         "/api/v1/silences": {
             "matchers": [{"name": "site", "value": SITE}],
@@ -66,6 +62,12 @@ def valid_bodies() -> dict[str, Any]:
             "intervals": [{"times": [{"start_time": "22:00", "end_time": "06:00"}]}],
         },
         "/api/v1/channels": {"name": "ops", "kind": "webhook", "config": {"url": HOOK_URL}},
+        "/api/v1/inhibit-rules": {
+            "name": "queue mutes dwell",
+            "source_matchers": [{"name": "alertname", "value": "BerthQueueHigh"}],
+            "target_matchers": [{"name": "alertname", "value": "DwellLong"}],
+            "equal": ["site"],
+        },
     }
 
 
@@ -84,6 +86,8 @@ def existing_ids(client: FlaskClient, auth: dict[str, str]) -> dict[str, list[An
         "silence_id": [created("/api/v1/silences", "silence_id")],
         "interval_id": [created("/api/v1/mute-intervals", "mute_interval_id")],
         "channel_id": [created("/api/v1/channels", "channel_id")],
+        "inhibit_rule_id": [created("/api/v1/inhibit-rules", "inhibit_rule_id")],
         "node_id": ["CN", "5300", SITE],
         "indicator": ["clearance_time_p90_hours"],
+        "code": [created("/api/v1/indicators", "code"), "lots_on_site"],
     }

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import inspect
+import re
 
+import pytest
+from flask import Blueprint, request
+
+from quaywatch.http_api import query_params
+from quaywatch.openapi import build_document
+from quaywatch.web import create_app
 from tests.alerter.helpers import create_channel
 
 SITE = "5304-SHEKOU"
@@ -99,3 +106,118 @@ def test_a_json_body_that_is_not_an_object_names_the_body(client, auth, method, 
     response = client.open(path, method=method.upper(), json=[1], headers=auth)
     assert response.status_code == status
     assert response.json["errors"] == [{"field": "body", "reason": "must be a JSON object"}]
+
+
+# --- declared query arguments: in the document, and nothing else accepted -------------------
+
+# One route per package, each with a misspelt argument.
+UNKNOWN_ARGS = [
+    "/api/v1/rules?limt=5",
+    "/api/v1/alerts?nod=5300",
+    "/api/v1/channels?limit=5&ofset=1",
+    "/api/v1/silences?page=2",
+    "/api/v1/nodes?levle=site",
+    f"/api/v1/metrics/{SITE}/clearance_time_p90_hours?hour=3",
+    "/api/v1/risk/queue?min_scor=1",
+    "/api/v1/risk/rules?nod=5300",
+    "/api/v1/forecasts/crossings?nod=5300",
+    "/api/v1/tokens?nod=5300",
+]
+
+
+@pytest.mark.parametrize("path", UNKNOWN_ARGS)
+def test_an_undeclared_query_argument_is_a_400_naming_it_and_the_accepted_ones(client, auth, path):
+    response = client.get(path, headers=auth)
+    unknown = [a.split("=")[0] for a in path.split("?")[1].split("&")][-1]
+    assert response.status_code == 400, response.json
+    assert response.mimetype == "application/problem+json"
+    assert response.json["errors"][0]["field"] == unknown
+    assert response.json["detail"].startswith(f"{unknown}: is not a parameter")
+    assert "accepted: " in response.json["detail"]
+
+
+def test_an_undeclared_argument_is_refused_only_after_the_token_is_checked(client):
+    assert client.get("/api/v1/rules?limt=5").status_code == 401
+
+
+def test_a_declared_bound_is_checked_before_the_view(client, auth):
+    # rule_id had no upper bound in the risk queue: 2**31 reached the int column.
+    response = client.get(f"/api/v1/risk/queue?rule_id={2**31}", headers=auth)
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == "rule_id"
+
+
+# A view reads query arguments when it calls request.args or a helper that does.
+READS_ARGS = re.compile(
+    r"request\.args|\b(int_arg|float_arg|bool_arg|time_arg|filters|page_args|listing"
+    r"|filtered_page|node_arg)\("
+)
+
+
+def _reads_args(view):
+    return bool(READS_ARGS.search(inspect.getsource(inspect.unwrap(view))))
+
+
+def test_every_route_that_reads_query_arguments_declares_them_in_the_document(app):
+    document = build_document(app)
+    undeclared, missing = [], []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if not rule.rule.startswith("/api/v1") or not _reads_args(view):
+            continue
+        declared = query_params(view)
+        if declared is None:
+            undeclared.append(rule.endpoint)
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            operation = document["paths"][path][method.lower()]
+            in_query = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+            if set(in_query) != {p.name for p in declared}:
+                missing.append((rule.endpoint, method))
+            assert all("type" in p["schema"] for p in in_query.values())
+    assert undeclared == [], "add @query(...) (quaywatch.http_api) to these views"
+    assert missing == []
+
+
+def test_the_page_arguments_are_documented_with_their_bounds(app):
+    parameters = build_document(app)["paths"]["/api/v1/rules"]["get"]["parameters"]
+    limit = next(p for p in parameters if p["name"] == "limit")
+    assert limit == {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "description": "page size",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+    }
+
+
+def test_a_route_without_a_declaration_accepts_any_argument(settings, engine):
+    extra = Blueprint("extra_args", __name__)
+
+    @extra.get("/api/v1/undeclared")
+    def undeclared() -> dict[str, str]:
+        """A new route that has not declared its arguments yet."""
+        return {"limit": request.args.get("limit", "")}
+
+    app = create_app(settings, engine)
+    app.register_blueprint(extra)
+    assert app.test_client().get("/api/v1/undeclared?limit=3&anything=1").json == {"limit": "3"}
+    assert "parameters" not in build_document(app)["paths"]["/api/v1/undeclared"]["get"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/nodes/CN?lang=en"),
+        ("post", "/api/v1/rules?dry_run=true"),
+        ("post", "/api/v1/events?dry_run=true"),
+        ("delete", "/api/v1/tokens/999999?force=true"),
+    ],
+)
+def test_a_route_that_reads_no_argument_refuses_any(client, auth, method, path):
+    # Silently ignoring ?dry_run=true on a write would store what the caller meant to try.
+    response = client.open(path, method=method.upper(), json=[], headers=auth)
+    assert response.status_code == 400, response.json
+    assert response.json["detail"].endswith("(accepted: none)")

@@ -28,10 +28,13 @@ from alerter.rules.reads import load_overrides
 from quaywatch.auth import require
 from quaywatch.errors import ApiError
 from quaywatch.http_api import (
+    PAGE,
+    Param,
     field_problem,
     in_subtree,
     json_object,
     node_path,
+    query,
     validated,
 )
 from quaywatch.openapi import body
@@ -41,6 +44,18 @@ bp = Blueprint("alerts", __name__)
 STATES = {state.value for state in State}
 TARGET = {"rule": rule_json_schema(), "rule_id": {"type": "integer"}}
 PREVIEW_BODY = {"type": "object", "properties": TARGET}
+# The list filters (reads.ALERT_FILTERS, reads.HISTORY_FILTERS; typed as rules.access's).
+RULE_ID = Param("rule_id", "integer", "alerts of this rule", 0, 2**31 - 1)
+IN_NODE = Param("node", description="alerts of this node and those below it")
+ALERT_QUERY = (Param("state", enum=tuple(sorted(STATES))), Param("severity"), RULE_ID, IN_NODE)
+HISTORY_QUERY = (
+    RULE_ID,
+    Param("fingerprint"),
+    IN_NODE,
+    Param("state", description="the state entered"),
+    Param("since", "date-time"),
+    Param("until", "date-time"),
+)
 
 
 DEFAULT_ACK = timedelta(hours=4)  # one default repeat_interval: the next repeat is skipped
@@ -59,6 +74,7 @@ def _candidate(row: dict[str, Any]) -> Candidate:
 
 @bp.get("/alerts")
 @require("read")
+@query(*PAGE, *ALERT_QUERY)
 def list_alerts() -> Any:
     """Alert instances that are not Normal, filtered by state, severity, node or rule; each
     with Alertmanager's ``status`` (why it is withheld, and its acknowledgement)."""
@@ -79,6 +95,7 @@ def _visible_instance(conn: Any, fingerprint: str) -> None:
 
 @bp.post("/alerts/<fingerprint>/ack")
 @require("alerts:write")
+@query()
 @body(AckBody)
 def acknowledge(fingerprint: str) -> Any:
     """Acknowledge an alert instance for ``duration`` (default 4h): its repeat notifications
@@ -104,6 +121,7 @@ def acknowledge(fingerprint: str) -> Any:
 
 @bp.delete("/alerts/<fingerprint>/ack")
 @require("alerts:write")
+@query()
 def unacknowledge(fingerprint: str) -> Any:
     """Withdraw an alert's acknowledgement: its next repeat is sent when due."""
     with app_engine().begin() as conn:
@@ -114,6 +132,7 @@ def unacknowledge(fingerprint: str) -> Any:
 
 @bp.get("/alerts/history")
 @require("read")
+@query(*PAGE, *HISTORY_QUERY)
 def alert_history() -> Any:
     """State transitions of alert instances, newest first."""
     return filtered_page(reads.list_history, reads.HISTORY_FILTERS)
@@ -135,6 +154,7 @@ def _target(conn: Any, body: dict[str, Any]) -> tuple[AnyRule, list[Override]]:
 
 @bp.post("/alerts/preview")
 @require("read")
+@query()
 @body(PREVIEW_BODY)
 def preview() -> Any:
     """What a draft (or stored) rule would produce now, from real data, sending nothing."""
@@ -193,6 +213,7 @@ BACKTEST_BODY["properties"].update(TARGET)
 
 @bp.post("/rules/backtest")
 @require("read")
+@query()
 @body(BACKTEST_BODY)
 def backtest() -> Any:
     """Replay the last days of stored data through a rule: fires, resolves, notifications."""

@@ -29,6 +29,8 @@ from alerter.rules.kinds import AnyRule, Policy, rule_json_schema
 from quaywatch.auth import require
 from quaywatch.errors import ApiError
 from quaywatch.http_api import (
+    PAGE,
+    Param,
     field_problem,
     filters,
     in_subtree,
@@ -37,6 +39,7 @@ from quaywatch.http_api import (
     page,
     page_args,
     principal,
+    query,
     require_in_subtree,
     validated,
 )
@@ -45,10 +48,30 @@ from quaywatch.web import app_engine
 
 bp = Blueprint("rules", __name__)
 RULE_BODY = rule_json_schema()
+# A PATCH body: any fields of one kind, none required (the merged rule must be whole).
+PATCH_BODY = {
+    "anyOf": [{k: v for k, v in kind.items() if k != "required"} for kind in RULE_BODY["oneOf"]]
+}
+# The list filters (reads.RULE_FILTERS, reads.AUDIT_FILTERS), each an exact match.
+RULE_QUERY = (
+    Param("kind", description="threshold, forecast, deadline, no_data, ..."),
+    Param("severity"),
+    Param("node_id", description="rules attached at this node"),
+    Param("proposal_status"),
+    Param("indicator", description="an indicator code"),
+    Param("enabled", "boolean"),
+)
+AUDIT_QUERY = (
+    Param("object_type", description="rule, override, channel, silence, ..."),
+    Param("object_id"),
+    Param("action"),
+    Param("actor", description="the token name that made the change"),
+)
 
 
 @bp.get("/rules")
 @require("read")
+@query(*PAGE, *RULE_QUERY)
 def list_rules() -> Any:
     """Rules visible to the token: its subtree's (editable) and its ancestors' (read-only)."""
     limit, offset = page_args()
@@ -63,6 +86,7 @@ def list_rules() -> Any:
 
 @bp.post("/rules")
 @require("rules:write")
+@query()
 @body(RULE_BODY)
 def create_rule() -> Any:
     """Create a rule (threshold, forecast, deadline or no_data) at a node of the subtree."""
@@ -76,6 +100,7 @@ def create_rule() -> Any:
 
 @bp.get("/rules/<int:rule_id>")
 @require("read")
+@query()
 def get_rule(rule_id: int) -> Any:
     """One rule with its overrides and its health; ETag is its version."""
     with app_engine().connect() as conn:
@@ -85,6 +110,7 @@ def get_rule(rule_id: int) -> Any:
 
 @bp.put("/rules/<int:rule_id>")
 @require("rules:write")
+@query()
 @body(RULE_BODY)
 def replace_rule(rule_id: int) -> Any:
     """Replace a rule (If-Match: "<version>" guards against lost updates)."""
@@ -97,8 +123,27 @@ def replace_rule(rule_id: int) -> Any:
         return rule_json(conn, after, True), 200, {"ETag": f'"{after.version}"'}
 
 
+@bp.patch("/rules/<int:rule_id>")
+@require("rules:write")
+@query()
+@body(PATCH_BODY)
+def patch_rule(rule_id: int) -> Any:
+    """Change some fields of a rule: merged into the stored rule, then validated whole as PUT."""
+    with app_engine().begin() as conn:
+        before = editable_rule(conn, rule_id)
+        _check_version(before.version)
+        # The whole merged rule goes through the create model, so an explicit null is a 422
+        # naming the field unless the field itself may be null (recovery_threshold: cleared).
+        merged = {**before.spec, **json_object()}
+        rule = parse_draft(conn, merged, default_node=before.node_id)
+        _check_name_free(conn, rule.name, rule_id)
+        after = store.update_rule(conn, before, rule, actor())
+        return rule_json(conn, after, True), 200, {"ETag": f'"{after.version}"'}
+
+
 @bp.delete("/rules/<int:rule_id>")
 @require("rules:write")
+@query()
 def delete_rule(rule_id: int) -> Any:
     """Delete a rule; its firing alerts resolve at the next evaluation."""
     with app_engine().begin() as conn:
@@ -131,6 +176,7 @@ class OverrideBody(BaseModel):
 
 @bp.put("/rules/<int:rule_id>/overrides/<node_id>")
 @require("rules:write")
+@query()
 @body(OverrideBody)
 def put_override(rule_id: int, node_id: str) -> Any:
     """Set a node's own value of the rule's tunable parameter for its subtree."""
@@ -171,6 +217,7 @@ def _check_override(conn: Any, rule_id: int, rule: AnyRule, override: Override) 
 
 @bp.delete("/rules/<int:rule_id>/overrides/<node_id>")
 @require("rules:write")
+@query()
 def delete_override(rule_id: int, node_id: str) -> Any:
     """Remove a node's override; the node inherits again."""
     with app_engine().begin() as conn:
@@ -187,6 +234,7 @@ class ProposeBody(BaseModel):
 
 @bp.post("/rules/<int:rule_id>/propose")
 @require("rules:write")
+@query()
 @body(ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Propose a customs or office rule for national scope."""
@@ -206,6 +254,7 @@ class PublishBody(BaseModel):
 
 @bp.post("/rules/<int:rule_id>/publish")
 @require("rules:publish")
+@query()
 @body(PublishBody)
 def publish_rule(rule_id: int) -> Any:
     """Publish a proposed rule nationwide (national admins only)."""
@@ -226,6 +275,7 @@ def publish_rule(rule_id: int) -> Any:
 
 @bp.get("/sites/<node_id>/effective-rules")
 @require("read")
+@query()
 def site_effective_rules(node_id: str) -> Any:
     """The rules reaching a site, the winning value of each and the reason chain."""
     with app_engine().connect() as conn:
@@ -236,6 +286,7 @@ def site_effective_rules(node_id: str) -> Any:
 
 @bp.get("/audit")
 @require("read")
+@query(*PAGE, *AUDIT_QUERY)
 def list_audit() -> Any:
     """Who changed what and when, before and after, within the token's subtree."""
     return filtered_page(reads.list_audit, reads.AUDIT_FILTERS)

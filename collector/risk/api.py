@@ -25,6 +25,9 @@ from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
 from quaywatch.http_api import (
+    NODE,
+    PAGE,
+    Param,
     bad_arg,
     body,
     bool_arg,
@@ -35,6 +38,7 @@ from quaywatch.http_api import (
     offset_page,
     page_args,
     principal,
+    query,
     time_arg,
 )
 from quaywatch.openapi import body as documented
@@ -55,6 +59,7 @@ def _error(error: FieldError) -> dict[str, Any]:
 
 @bp.post("/declarations")
 @require("events:write")
+@query()
 @documented(Declaration, many=True)
 def ingest_declarations() -> Any:
     """Store and screen declarations (JSON array or NDJSON); 202 once flags are committed."""
@@ -93,6 +98,15 @@ def ingest_declarations() -> Any:
 
 @bp.get("/risk/queue")
 @require("read")
+@query(
+    *PAGE,
+    NODE,
+    Param("since", "date-time", "flagged since (default: 30 days ago)"),
+    Param("feature", enum=(*FEATURES, "rule")),
+    Param("min_score", "number"),
+    Param("reviewed", "boolean"),
+    Param("rule_id", "integer", "flags of this risk rule", 0, 2**31 - 1),
+)
 def risk_queue() -> Any:
     """Flagged declarations in a subtree, highest score first, with their flags and review."""
     feature = request.args.get("feature") or None
@@ -115,6 +129,7 @@ def risk_queue() -> Any:
 
 @bp.get("/risk/declarations/<path:declaration_id>")
 @require("read")
+@query()
 def get_declaration(declaration_id: str) -> Any:
     """A declaration with its risk mark, flags and review (ids may contain "/")."""
     sites = _visible_sites(principal().node_id)
@@ -135,6 +150,7 @@ class ReviewBody(BaseModel):
 
 @bp.post("/risk/flags/<int:flag_id>/review")
 @require("alerts:write")
+@query()
 @documented(ReviewBody)
 def review_flag(flag_id: int) -> Any:
     """Record the outcome for the flag's declaration (operators and admins of its subtree)."""
@@ -149,6 +165,7 @@ def review_flag(flag_id: int) -> Any:
 
 @bp.get("/risk/precision")
 @require("read")
+@query(NODE)
 def precision_by_feature() -> Any:
     """Confirmed / reviewed per feature among flagged declarations in a subtree."""
     with app_engine().connect() as conn:

@@ -18,6 +18,7 @@ from collector.risk.rules import Actor
 from quaywatch.auth import require
 from quaywatch.errors import ApiError
 from quaywatch.http_api import (
+    PAGE,
     body,
     inline_schema,
     jsonable,
@@ -26,6 +27,7 @@ from quaywatch.http_api import (
     offset_page,
     page_args,
     principal,
+    query,
     visible_node,
 )
 from quaywatch.openapi import body as documented
@@ -61,6 +63,7 @@ def _editable(conn: Connection, rule_id: int) -> dict[str, Any]:
 
 @rules_bp.get("/risk/rules")
 @require("read")
+@query(*PAGE)
 def list_rules() -> Any:
     """Risk rules of the token's subtree (editable) and of its ancestors (read-only)."""
     limit, offset = page_args()
@@ -83,6 +86,7 @@ def list_rules() -> Any:
 
 @rules_bp.post("/risk/rules")
 @require("rules:write")
+@query()
 @documented(inline_schema(rules.RuleDraft))
 def create_rule() -> Any:
     """Create a risk rule at the token's node or one below it."""
@@ -95,6 +99,7 @@ def create_rule() -> Any:
 
 @rules_bp.get("/risk/rules/<int:rule_id>")
 @require("read")
+@query()
 def get_rule(rule_id: int) -> Any:
     """A risk rule with its audit trail."""
     with app_engine().connect() as conn:
@@ -111,6 +116,7 @@ class ProposeBody(BaseModel):
 
 @rules_bp.post("/risk/rules/<int:rule_id>/propose")
 @require("rules:write")
+@query()
 @documented(ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Ask the national centre to publish this rule nationwide."""
@@ -129,6 +135,7 @@ def propose_rule(rule_id: int) -> Any:
 
 @rules_bp.post("/risk/rules/<int:rule_id>/publish")
 @require("rules:publish")
+@query()
 def publish_rule(rule_id: int) -> Any:
     """Publish a proposed rule at national scope ("one discovery, nationwide warning")."""
     if not principal().national:
@@ -144,6 +151,7 @@ def publish_rule(rule_id: int) -> Any:
 
 @rules_bp.get("/risk/rules/<int:rule_id>/precision")
 @require("read")
+@query()
 def rule_precision(rule_id: int) -> Any:
     """Confirmed / reviewed among the declarations this rule hit in the caller's subtree."""
     with app_engine().connect() as conn:

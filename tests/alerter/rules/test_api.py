@@ -11,6 +11,12 @@ def bearer(engine, role="admin", node="CN"):
     return {"Authorization": f"Bearer {make_token(engine, role, node)}"}
 
 
+def put_override(client, engine, rule, node, body):
+    """PUT an override of `rule` at `node`, as an admin of customs 5300."""
+    url = f"/api/v1/rules/{rule['rule_id']}/overrides/{node}"
+    return client.put(url, json=body, headers=bearer(engine, "admin", "5300"))
+
+
 @pytest.fixture
 def national_rule(client, auth):
     response = client.post("/api/v1/rules", json=threshold_spec(), headers=auth)
@@ -159,12 +165,7 @@ def test_rule_lists_are_paginated_with_a_next_link(client, auth):
 def test_a_customs_admin_tightens_a_national_threshold_for_its_subtree(
     client, engine, settings, national_rule
 ):
-    rule_id = national_rule["rule_id"]
-    response = client.put(
-        f"/api/v1/rules/{rule_id}/overrides/5300",
-        json={"threshold": 36},
-        headers=bearer(engine, "admin", "5300"),
-    )
+    response = put_override(client, engine, national_rule, "5300", {"threshold": 36})
     assert response.status_code == 200
     assert response.json["overrides"][0]["threshold"] == 36
     put_value(engine, "5304-SHEKOU", "clearance_time_p90_hours", 40)
@@ -174,11 +175,7 @@ def test_a_customs_admin_tightens_a_national_threshold_for_its_subtree(
 
 
 def test_a_looser_override_is_refused_with_the_reason(client, engine, national_rule):
-    response = client.put(
-        f"/api/v1/rules/{national_rule['rule_id']}/overrides/5300",
-        json={"threshold": 60},
-        headers=bearer(engine, "admin", "5300"),
-    )
+    response = put_override(client, engine, national_rule, "5300", {"threshold": 60})
     assert response.status_code == 422
     [error] = response.json["errors"]
     assert error["field"] == "threshold"
@@ -186,20 +183,12 @@ def test_a_looser_override_is_refused_with_the_reason(client, engine, national_r
 
 
 def test_an_override_outside_the_tokens_subtree_is_forbidden(client, engine, national_rule):
-    response = client.put(
-        f"/api/v1/rules/{national_rule['rule_id']}/overrides/2200",
-        json={"threshold": 30},
-        headers=bearer(engine, "admin", "5300"),
-    )
+    response = put_override(client, engine, national_rule, "2200", {"threshold": 30})
     assert response.status_code == 403
 
 
 def test_an_override_body_names_its_bad_field(client, engine, national_rule):
-    response = client.put(
-        f"/api/v1/rules/{national_rule['rule_id']}/overrides/5300",
-        json={"threshold": "low"},
-        headers=bearer(engine, "admin", "5300"),
-    )
+    response = put_override(client, engine, national_rule, "5300", {"threshold": "low"})
     assert response.status_code == 422 and response.json["errors"][0]["field"] == "threshold"
 
 
@@ -258,11 +247,10 @@ def test_an_office_rule_is_proposed_and_published_nationwide(client, engine, set
         f"/api/v1/rules/{rule_id}/propose", json={"comment": "caught smuggling"}, headers=office
     )
     assert proposed.json["proposal_status"] == "proposed"
-    assert client.post(f"/api/v1/rules/{rule_id}/publish", headers=office).status_code == 403
-    customs = bearer(engine, "admin", "5300")
-    assert client.post(f"/api/v1/rules/{rule_id}/publish", headers=customs).status_code == 403
-    operator = bearer(engine, "operator", "CN")
-    assert client.post(f"/api/v1/rules/{rule_id}/publish", headers=operator).status_code == 403
+    # Only a national admin publishes: the office, its customs and a national operator may not.
+    others = [office, bearer(engine, "admin", "5300"), bearer(engine, "operator", "CN")]
+    publish = f"/api/v1/rules/{rule_id}/publish"
+    assert [client.post(publish, headers=h).status_code for h in others] == [403, 403, 403]
     published = client.post(f"/api/v1/rules/{rule_id}/publish", json={}, headers=auth)
     assert published.status_code == 200
     body = published.json
@@ -335,3 +323,95 @@ def test_bad_list_filters_are_400s_naming_the_parameter(client, auth):
         response = client.get("/api/v1" + query, headers=auth)
         assert response.status_code == 400, query
         assert response.json["errors"][0]["field"] == field
+
+
+# --- PATCH: a partial change, merged into the stored rule and validated whole ---------------
+
+
+def patch(client, rule, body, headers):
+    return client.patch(f"/api/v1/rules/{rule['rule_id']}", json=body, headers=headers)
+
+
+def test_a_patch_changes_only_the_fields_it_names_with_a_new_version_and_audit_entry(
+    client, auth, national_rule
+):
+    changed = patch(client, national_rule, {"threshold": 40, "for": "5m"}, auth)
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["threshold"], changed.json["for"]) == (40, "5m")
+    assert changed.json["name"] == national_rule["name"] and changed.json["operator"] == ">"
+    assert changed.json["version"] == 2 and changed.headers["ETag"] == '"2"'
+    rule_id = national_rule["rule_id"]
+    audit = client.get(f"/api/v1/audit?object_type=rule&object_id={rule_id}", headers=auth).json
+    latest = audit["items"][0]
+    assert latest["action"] == "update"
+    assert (latest["before"]["threshold"], latest["after"]["threshold"]) == (48, 40)
+
+
+def test_an_explicit_null_for_a_field_that_cannot_be_empty_is_a_422_naming_it(
+    client, auth, national_rule
+):
+    response = patch(client, national_rule, {"threshold": None}, auth)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json["errors"]] == ["threshold"]
+    assert (
+        client.get(f"/api/v1/rules/{national_rule['rule_id']}", headers=auth).json["version"] == 1
+    )
+
+
+def test_a_null_recovery_threshold_clears_it(client, auth):
+    spec = threshold_spec(recovery_threshold=40)
+    rule = client.post("/api/v1/rules", json=spec, headers=auth).json
+    cleared = patch(client, rule, {"recovery_threshold": None}, auth)
+    assert cleared.status_code == 200, cleared.json
+    assert cleared.json.get("recovery_threshold") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"threshold": "high"}, "threshold"),
+        ({"enabled": "maybe"}, "enabled"),
+        ({"severity": "loud"}, "severity"),
+        ({"hours_before": 3}, "hours_before"),  # not a field of a threshold rule
+    ],
+)
+def test_a_patch_of_the_wrong_type_is_a_422_naming_the_field(
+    client, auth, national_rule, body, field
+):
+    response = patch(client, national_rule, body, auth)
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.json["errors"]]
+
+
+def test_a_patch_that_is_not_an_object_is_a_400(client, auth, national_rule):
+    response = patch(client, national_rule, [1], auth)
+    assert response.status_code == 400
+
+
+def test_a_patch_with_a_stale_if_match_is_refused(client, auth, national_rule):
+    headers = {**auth, "If-Match": '"7"'}
+    assert patch(client, national_rule, {"threshold": 40}, headers).status_code == 412
+
+
+def test_a_patch_from_below_the_rules_node_is_forbidden_and_from_a_sibling_not_found(
+    client, engine, national_rule, shanghai_rule
+):
+    below = patch(client, national_rule, {"threshold": 1}, bearer(engine, "admin", "5300"))
+    assert below.status_code == 403
+    sibling = patch(client, shanghai_rule, {"threshold": 1}, bearer(engine, "admin", "5300"))
+    assert sibling.status_code == 404
+    viewer = patch(client, shanghai_rule, {"threshold": 1}, bearer(engine, "viewer", "2200"))
+    assert viewer.status_code == 403
+
+
+def test_a_patch_cannot_move_a_rule_out_of_the_tokens_subtree(client, engine, auth):
+    spec = threshold_spec(name="shenzhen_slow", node_id="5300", threshold=30)
+    rule = client.post("/api/v1/rules", json=spec, headers=auth).json
+    moved = patch(client, rule, {"node_id": "2200"}, bearer(engine, "admin", "5300"))
+    assert moved.status_code == 403
+    assert moved.json["errors"][0]["field"] == "node_id"
+
+
+def test_a_patch_to_a_taken_name_is_a_409(client, auth, national_rule, shanghai_rule):
+    response = patch(client, shanghai_rule, {"name": national_rule["name"]}, auth)
+    assert response.status_code == 409

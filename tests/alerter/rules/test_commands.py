@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import pytest
 from alert_rules import rows
-from click.testing import CliRunner
 from sqlalchemy import text
 
 from alerter.commands import register
 from alerter.rules.defaults import default_rules, seed_default_rules
-from quaywatch.cli import cli
+from tests.command_line import quaywatch_runner
 
 RULES = """
 rules:
@@ -26,13 +25,7 @@ rules:
 
 @pytest.fixture
 def run(settings, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    register(cli)
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
+    return quaywatch_runner(settings, monkeypatch, register)
 
 
 def test_rules_apply_creates_then_updates_by_name_and_list_shows_them(run, engine, tmp_path):

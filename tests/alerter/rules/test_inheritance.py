@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from alerter.rules.inheritance import Override, check_new_override, resolve
 from alerter.rules.kinds import parse_rule
+from tests.alert_rules import threshold_spec
 
 CN, SZ, SHEKOU_OFFICE, SHEKOU = "CN", "5300", "5304", "5304-SHEKOU"
 SHEKOU_PATH = (CN, SZ, SHEKOU_OFFICE, SHEKOU)
@@ -10,18 +11,8 @@ YANGSHAN_PATH = (CN, "2200", "2201", "2201-YANGSHAN")
 
 
 def rule(policy="tighten_only", **changes):
-    spec = {
-        "name": "clearance_slow",
-        "kind": "threshold",
-        "indicator": "clearance_time_p90_hours",
-        "operator": ">",
-        "threshold": 48,
-        "recovery_threshold": 40,
-        "node_id": CN,
-        "override_policy": policy,
-    }
-    spec.update(changes)
-    return parse_rule(spec)
+    spec = threshold_spec(recovery_threshold=40, node_id=CN, override_policy=policy)
+    return parse_rule({**spec, **changes})
 
 
 def at(path, value, recovery=None, policy=None):

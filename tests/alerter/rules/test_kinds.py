@@ -14,18 +14,7 @@ from alerter.rules.kinds import (
     level_problem,
     parse_rule,
 )
-
-
-def threshold(**changes):
-    spec = {
-        "name": "clearance_slow",
-        "kind": "threshold",
-        "indicator": "clearance_time_p90_hours",
-        "operator": ">",
-        "threshold": 48,
-    }
-    spec.update(changes)
-    return spec
+from tests.alert_rules import threshold_spec as threshold
 
 
 def errors_of(spec) -> dict[str, str]:
