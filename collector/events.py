@@ -1,31 +1,23 @@
 """Cargo events as stations send them: one pydantic model shared by push, pull and file import.
 
-`parse_batch` validates each item on its own, so one bad item never costs the valid ones: it
-returns the valid events and a list of FieldErrors (item index, field, reason).
+`parse_items` validates each item on its own, so one bad item never costs the valid ones: it
+returns the valid events (each with its item's index) and a list of FieldErrors (item index,
+field, reason). `validate_item` and `parse_each` do the same for any kind of item
+(collector.risk.declarations).
 """
 
 from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-EVENT_KINDS = (
-    "arrived",
-    "declared",
-    "inspection_started",
-    "inspection_finished",
-    "released",
-    "removed",
-    "held",
-    "hold_lifted",
-)
 EventKind = Literal[
     "arrived",
     "declared",
@@ -36,6 +28,7 @@ EventKind = Literal[
     "held",
     "hold_lifted",
 ]
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 HAZARD_CLASSES = frozenset(
     {
         "1.1",
@@ -244,17 +237,70 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     return field, reason
 
 
-def parse_event(item: Any, policy: TimePolicy, now: datetime) -> CargoEvent:
-    """Validate one item; raise ValueError('field: reason') for the first problem found."""
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_item(model: type[ModelT], item: Any) -> ModelT:
+    """One item as `model`; raise ValueError('field: reason') for the first problem found.
+
+    Shared by every kind of item (cargo events here, collector.risk.declarations)."""
     if not isinstance(item, Mapping):
         raise ValueError("item: must be a JSON object")
     try:
-        event = CargoEvent.model_validate(item)
+        return model.model_validate(item)
     except ValidationError as exc:
         field, reason = _first_error(exc)
         raise ValueError(f"{field}: {reason}") from None
+
+
+def parse_event(item: Any, policy: TimePolicy, now: datetime) -> CargoEvent:
+    """Validate one item; raise ValueError('field: reason') for the first problem found."""
+    event = validate_item(CargoEvent, item)
     occurred = to_utc(event.occurred_at, "occurred_at", policy, now)
     return event.model_copy(update={"occurred_at": occurred})
+
+
+class Sited(Protocol):
+    @property
+    def site_id(self) -> str: ...
+
+
+SitedT = TypeVar("SitedT", bound=Sited)
+
+
+def parse_each(
+    items: Iterable[Any],
+    parse: Callable[[Any], SitedT],
+    id_field: str,
+    known_sites: set[str] | None,
+    first_index: int = 0,
+    skip: set[int] | frozenset[int] = frozenset(),
+    valid_id: Callable[[SitedT], str] | None = None,
+) -> tuple[list[tuple[int, SitedT]], list[FieldError]]:
+    """Run `parse` (raising ValueError('field: reason')) on every item on its own; return the
+    valid items with their index, and a FieldError naming the item's `id_field` for each other.
+
+    A site outside `known_sites` is that item's error. Its FieldError names `valid_id(item)`
+    when given (cargo events: the validated id), else the id as stated (declarations)."""
+    valid: list[tuple[int, SitedT]] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(items, start=first_index):
+        if index in skip:
+            continue
+        stated = item.get(id_field) if isinstance(item, Mapping) else None
+        stated = stated if isinstance(stated, str) else None
+        try:
+            parsed = parse(item)
+        except ValueError as exc:
+            field, _, reason = str(exc).partition(": ")
+            errors.append(FieldError(index, field, reason, stated))
+            continue
+        if known_sites is not None and parsed.site_id not in known_sites:
+            ident = stated if valid_id is None else valid_id(parsed)
+            errors.append(FieldError(index, "site_id", f"unknown site {parsed.site_id!r}", ident))
+            continue
+        valid.append((index, parsed))
+    return valid, errors
 
 
 def parse_items(
@@ -267,41 +313,16 @@ def parse_items(
 ) -> tuple[list[tuple[int, CargoEvent]], list[FieldError]]:
     """Validate every item independently; return the valid events with their item index, and
     errors naming field and reason."""
-    now = now or datetime.now(UTC)
-    valid: list[tuple[int, CargoEvent]] = []
-    errors: list[FieldError] = []
-    for index, item in enumerate(items, start=first_index):
-        if index in skip:
-            continue
-        event_id = item.get("event_id") if isinstance(item, Mapping) else None
-        try:
-            event = parse_event(item, policy, now)
-        except ValueError as exc:
-            field, _, reason = str(exc).partition(": ")
-            errors.append(
-                FieldError(index, field, reason, event_id if isinstance(event_id, str) else None)
-            )
-            continue
-        if known_sites is not None and event.site_id not in known_sites:
-            errors.append(
-                FieldError(index, "site_id", f"unknown site {event.site_id!r}", event.event_id)
-            )
-            continue
-        valid.append((index, event))
-    return valid, errors
-
-
-def parse_batch(
-    items: Iterable[Any],
-    policy: TimePolicy,
-    known_sites: set[str] | None = None,
-    now: datetime | None = None,
-    first_index: int = 0,
-    skip: set[int] | frozenset[int] = frozenset(),
-) -> tuple[list[CargoEvent], list[FieldError]]:
-    """Validate every item independently; return (valid events, errors naming field and reason)."""
-    valid, errors = parse_items(items, policy, known_sites, now, first_index, skip)
-    return [event for _, event in valid], errors
+    moment = now or datetime.now(UTC)
+    return parse_each(
+        items,
+        lambda item: parse_event(item, policy, moment),
+        "event_id",
+        known_sites,
+        first_index,
+        skip,
+        valid_id=lambda event: event.event_id,
+    )
 
 
 # Why a re-sent event was refused: the first copy received stands, and a correction is a new event.

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from collector.intake.cargo_events import poll_due
+from collector.intake.feeds import log_failures
 from collector.rollup import RetentionPolicy, apply_retention, metrics_cycle, rollup_hourly
 from quaywatch.settings import Settings
 
@@ -35,8 +36,4 @@ def retention(engine: Engine, settings: Settings) -> Any:
 
 
 def feeds(engine: Engine, settings: Settings) -> Any:
-    outcomes = poll_due(engine, settings)
-    for outcome in outcomes:
-        if not outcome.ok:
-            log.warning("feed %s", outcome.describe())
-    return outcomes
+    return log_failures(log, "feed", poll_due(engine, settings))

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from alerter.rules.inheritance import Override
 from alerter.rules.kinds import AnyRule
 from alerter.rules.reads import StoredRule, get_rule, get_rule_by_name
+from quaywatch.audit import write_audit as write_audit  # also for channels, silences, acks
 
 
 @dataclass(frozen=True)
@@ -27,41 +28,6 @@ class Actor:
     name: str
     token_id: int | None = None
     node_id: str | None = None
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
-
-
-def write_audit(
-    conn: Connection,
-    actor: Actor,
-    action: str,
-    object_type: str,
-    object_id: str,
-    node_id: str | None,
-    before: Any = None,
-    after: Any = None,
-) -> None:
-    """Record one change; other alerter modules (channels, silences) call this too."""
-    conn.execute(
-        text(
-            "INSERT INTO audit_log (actor, actor_token_id, actor_node_id, action, object_type,"
-            " object_id, node_id, before, after) VALUES (:actor, :token, :actor_node, :action,"
-            " :type, :id, :node, CAST(:before AS jsonb), CAST(:after AS jsonb))"
-        ),
-        {
-            "actor": actor.name,
-            "token": actor.token_id,
-            "actor_node": actor.node_id,
-            "action": action,
-            "type": object_type,
-            "id": object_id,
-            "node": node_id,
-            "before": _dumps(before),
-            "after": _dumps(after),
-        },
-    )
 
 
 def _columns(rule: AnyRule) -> dict[str, Any]:

@@ -12,6 +12,7 @@ full jitter, at least Retry-After) and never delays the others. A feed configure
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Callable
@@ -93,6 +94,16 @@ class FeedOutcome:
         if self.ok:
             return f"{self.feed_id}: {self.stored} new events, {self.rejected} rejected"
         return f"{self.feed_id}: failed: {self.error}"
+
+
+def log_failures(
+    logger: logging.Logger, label: str, outcomes: list[FeedOutcome]
+) -> list[FeedOutcome]:
+    """Warn '<label> <feed_id>: failed: <error>' on `logger` for each failed poll; return all."""
+    for outcome in outcomes:
+        if not outcome.ok:
+            logger.warning("%s %s", label, outcome.describe())
+    return outcomes
 
 
 class FeedError(Exception):

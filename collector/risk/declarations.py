@@ -23,13 +23,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
 from sqlalchemy.engine import Connection
 
-from collector.events import FieldError, TimePolicy, _first_error, to_utc
+from collector.events import FieldError, TimePolicy, parse_each, to_utc, validate_item
 
 _HS = re.compile(r"^[0-9]{8}([0-9]{2})?$")
 _ISO2 = re.compile(r"^[A-Z]{2}$")
@@ -210,13 +209,7 @@ def parse_declaration(
     item: Any, policy: TimePolicy, rates: Mapping[str, float], now: datetime
 ) -> Declaration:
     """Validate one item; raise ValueError('field: reason') for the first problem found."""
-    if not isinstance(item, Mapping):
-        raise ValueError("item: must be a JSON object")
-    try:
-        declaration = Declaration.model_validate(item)
-    except ValidationError as exc:
-        field, reason = _first_error(exc)
-        raise ValueError(f"{field}: {reason}") from None
+    declaration = validate_item(Declaration, item)
     update: dict[str, Any] = {
         "declared_at": to_utc(declaration.declared_at, "declared_at", policy, now)
     }
@@ -260,27 +253,14 @@ def parse_indexed(
     skip: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[list[tuple[int, Declaration]], list[FieldError]]:
     """As parse_declarations, each valid declaration with its item's index."""
-    now = now or datetime.now(UTC)
-    valid: list[tuple[int, Declaration]] = []
-    errors: list[FieldError] = []
-    for index, item in enumerate(items):
-        if index in skip:
-            continue
-        ident = item.get("declaration_id") if isinstance(item, Mapping) else None
-        ident = ident if isinstance(ident, str) else None
-        try:
-            declaration = parse_declaration(item, policy, rates, now)
-        except ValueError as exc:
-            field, _, reason = str(exc).partition(": ")
-            errors.append(FieldError(index, field, reason, ident))
-            continue
-        if known_sites is not None and declaration.site_id not in known_sites:
-            errors.append(
-                FieldError(index, "site_id", f"unknown site {declaration.site_id!r}", ident)
-            )
-            continue
-        valid.append((index, declaration))
-    return valid, errors
+    moment = now or datetime.now(UTC)
+    return parse_each(
+        items,
+        lambda item: parse_declaration(item, policy, rates, moment),
+        "declaration_id",
+        known_sites,
+        skip=skip,
+    )
 
 
 def load_rates(conn: Connection) -> dict[str, float]:

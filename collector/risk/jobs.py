@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from collector.intake.feeds import log_failures
 from collector.risk.intake import poll_due
 from quaywatch.settings import Settings
 
@@ -14,8 +15,4 @@ log = logging.getLogger(__name__)
 
 
 def declaration_feeds(engine: Engine, settings: Settings) -> Any:
-    outcomes = poll_due(engine, settings)
-    for outcome in outcomes:
-        if not outcome.ok:
-            log.warning("declaration feed %s", outcome.describe())
-    return outcomes
+    return log_failures(log, "declaration feed", poll_due(engine, settings))

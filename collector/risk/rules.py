@@ -9,7 +9,6 @@ object_type 'risk_rule') in the same transaction.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from collector.risk.features import FEATURES
+from quaywatch import audit
 
 ISO2 = r"^[A-Z]{2}$"
 
@@ -202,28 +202,7 @@ def write_audit(
     object_type: str = "risk_rule",
 ) -> None:
     """One audit_log row (0021's table, shared with the alerter's rules)."""
-    conn.execute(
-        text(
-            "INSERT INTO audit_log (actor, actor_token_id, actor_node_id, action, object_type,"
-            " object_id, node_id, before, after) VALUES (:actor, :token, :actor_node, :action,"
-            " :type, :id, :node, CAST(:before AS jsonb), CAST(:after AS jsonb))"
-        ),
-        {
-            "actor": actor.name,
-            "token": actor.token_id,
-            "actor_node": actor.node_id,
-            "action": action,
-            "type": object_type,
-            "id": str(object_id),
-            "node": node_id,
-            "before": _dumps(before),
-            "after": _dumps(after),
-        },
-    )
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+    audit.write_audit(conn, actor, action, object_type, str(object_id), node_id, before, after)
 
 
 def audit_trail(conn: Connection, rule_id: int) -> list[dict[str, Any]]:
