@@ -20,26 +20,19 @@ def test_an_overdue_hazardous_lot_is_notified_though_its_later_events_omit_the_h
     client, auth, engine, settings
 ):
     now = datetime.now(UTC).replace(microsecond=0)
-    arrived = {
-        "event_id": "st-1",
-        "kind": "arrived",
-        "occurred_at": (now - timedelta(hours=130)).isoformat(),
-        "site_id": SITE,
-        "lot_id": "TGHU7654321",
-        "hazard_class": "3",
-        "un_number": "UN1203",
-        "packing_group": "II",
-        "teu": 2,
-    }
+
+    def event(n: int, kind: str, hours_ago: int, **facts: object) -> dict[str, object]:
+        occurred_at = (now - timedelta(hours=hours_ago)).isoformat()
+        return {"event_id": f"st-{n}", "kind": kind, "occurred_at": occurred_at, **facts}
+
+    lot = {"site_id": SITE, "lot_id": "TGHU7654321"}
+    hazard = {"hazard_class": "3", "un_number": "UN1203", "packing_group": "II", "teu": 2}
+    arrived = event(1, "arrived", 130, **lot, **hazard)
     # Later events, as terminals often send them: the stage only.
     later = [
-        {**{k: arrived[k] for k in ("site_id", "lot_id")}, "event_id": f"st-{n}", "kind": kind,
-         "occurred_at": (now - timedelta(hours=hours)).isoformat(), **extra}
-        for n, kind, hours, extra in (
-            (2, "declared", 129, {"direction": "import"}),
-            (3, "inspection_started", 100, {}),
-        )
-    ]  # fmt: skip
+        event(2, "declared", 129, **lot, direction="import"),
+        event(3, "inspection_started", 100, **lot),
+    ]
     for batch in ([arrived], later):
         response = client.post("/api/v1/events", json=batch, headers=auth)
         assert response.status_code == 202 and response.json["rejected"] == 0

@@ -20,6 +20,7 @@ from quaywatch.request_body import (
     json_document,
     loads,
 )
+from tests.api_objects import valid_bodies
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -200,20 +201,10 @@ def test_in_ndjson_one_hostile_line_is_its_own_error_and_the_good_lines_are_stor
 
 
 def declaration(n: int) -> dict[str, object]:
-    return {
-        "declaration_id": f"D{n:05d}",
-        "declared_at": (NOW - timedelta(hours=20) + timedelta(minutes=n)).isoformat(),
-        "site_id": "5304-SHEKOU",
-        "trader_id": "T1",
-        "hs_code": "85171300",
-        "origin": "VN",
-        "declared_value": 7000,
-        "currency": "CNY",
-        "quantity": 10,
-        "unit": "PCS",
-        "gross_kg": 5.5,
-        "net_kg": 5.0,
-    }
+    """The API's valid declaration, numbered n and declared n minutes after the others."""
+    [body] = valid_bodies()["/api/v1/declarations"]
+    declared_at = NOW - timedelta(hours=20) + timedelta(minutes=n)
+    return {**body, "declaration_id": f"D{n:05d}", "declared_at": declared_at.isoformat()}
 
 
 def test_in_ndjson_declarations_a_deep_line_loses_only_itself(client, auth):

@@ -13,15 +13,7 @@ import requests
 from sqlalchemy import text
 
 from pgtest import free_port
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.waiting import wait_for
 
 
 def start_service(db_url: str, *args: str, **env: str) -> tuple[subprocess.Popen[str], int]:

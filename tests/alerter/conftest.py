@@ -18,23 +18,23 @@ def receiver() -> Iterator[ImServer]:
         yield server
 
 
+def _maker(engine: Engine, kind: str, config: dict[str, Any]) -> Callable[..., int]:
+    """A factory of `kind` channels with `config`, each call with its own fields."""
+
+    def make(**fields: Any) -> int:
+        return create_channel(engine, kind, dict(config), **fields)
+
+    return make
+
+
 @pytest.fixture
 def webhook_channel(engine: Engine, receiver: ImServer) -> Callable[..., int]:
     """webhook_channel(**fields) -> channel id of a signed webhook aimed at the receiver."""
-
-    def make(**fields: Any) -> int:
-        config = {"url": f"{receiver.url}/quaywatch/hook", "secret": SECRET}
-        return create_channel(engine, "webhook", config, **fields)
-
-    return make
+    return _maker(engine, "webhook", {"url": f"{receiver.url}/quaywatch/hook", "secret": SECRET})
 
 
 @pytest.fixture
 def make_dingtalk(engine: Engine, receiver: ImServer) -> Callable[..., int]:
     """make_dingtalk(**fields) -> channel id of a signed DingTalk robot aimed at the receiver."""
-
-    def make(**fields: Any) -> int:
-        config = {"url": f"{receiver.url}/robot/send?access_token={TOKEN}", "secret": SECRET}
-        return create_channel(engine, "dingtalk", config, **fields)
-
-    return make
+    config = {"url": f"{receiver.url}/robot/send?access_token={TOKEN}", "secret": SECRET}
+    return _maker(engine, "dingtalk", config)

@@ -10,25 +10,22 @@ from sqlalchemy import text
 
 from alerter.delivery.dispatch import dispatch_once
 from alerter.evaluation.step import evaluate_all
-from alerter.rules import store
-from alerter.rules.kinds import parse_rule
+from tests.alert_rules import add_rule, rows
 from tests.alerter.helpers import FAST, create_channel
 from tests.fakes.recording_receiver import RecordingReceiver
 
 
 def test_a_breach_found_by_evaluation_reaches_the_webhook_with_its_dashboard_link(engine, settings):
-
+    # Any indicator where higher is worse; the first by code, so the run is repeatable.
+    [first] = rows(
+        engine,
+        "SELECT code FROM indicator WHERE direction = 'higher_is_worse' ORDER BY code LIMIT 1",
+    )
+    code = first["code"]
+    spec = {"name": "e2e", "kind": "threshold", "indicator": code, "operator": ">",
+            "threshold": 100.0, "for": "0s"}  # fmt: skip
+    add_rule(engine, spec)
     with engine.begin() as conn:
-        code = (
-            conn.execute(
-                text("SELECT code FROM indicator WHERE direction = 'higher_is_worse' ORDER BY code")
-            )
-            .scalars()
-            .first()
-        )
-        spec = {"name": "e2e", "kind": "threshold", "indicator": code, "operator": ">",
-                "threshold": 100.0, "for": "0s"}  # fmt: skip
-        store.create_rule(conn, parse_rule(spec), store.Actor("test"))
         series_id = conn.execute(
             text(
                 "SELECT series_id FROM series WHERE node_id = '3101-BEILUN' AND indicator_code = :c"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from conftest import make_token
+from tests.collector.helpers import select_all
 
 SITE = "5304-SHEKOU"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -32,13 +33,10 @@ def test_a_valid_batch_is_committed_before_202(client, auth, engine):
     response = post(client, auth, [event(1), event(2, hazard_class="3", un_number="1203")])
     assert response.status_code == 202, response.json
     assert response.json["stored"] == 2
-    with engine.connect() as conn:
-        lots = conn.execute(
-            text(
-                "SELECT lot_id, stage, hazard_class, un_number, deadline_at"
-                " FROM lot ORDER BY lot_id"
-            )
-        ).all()
+    lots = select_all(
+        engine,
+        "SELECT lot_id, stage, hazard_class, un_number, deadline_at FROM lot ORDER BY lot_id",
+    )
     assert [(lot[0], lot[1]) for lot in lots] == [("lot-1", "arrived"), ("lot-2", "arrived")]
     assert lots[1][2:4] == ("3", "UN1203")
     assert lots[0][4] is None and lots[1][4] is not None

@@ -9,19 +9,10 @@ from cargo_events import T0, ev, store
 from collector.metric_definitions import INDICATORS, SOURCES
 from collector.metrics import compute
 from collector.rollup import backfill_metrics, metrics_cycle, rollup_hourly
+from tests.collector.helpers import point_value as value
+from tests.collector.helpers import select_value
 
 SHEKOU, CHIWAN, YANGSHAN = "5304-SHEKOU", "5304-CHIWAN", "2201-YANGSHAN"
-
-
-def value(engine, node, code, at):
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT p.value FROM metric_point p JOIN series s USING (series_id)"
-                " WHERE s.node_id = :n AND s.indicator_code = :c AND p.time = :t"
-            ),
-            {"n": node, "c": code, "t": at},
-        ).scalar()
 
 
 @pytest.fixture
@@ -97,13 +88,11 @@ def test_a_live_cycle_refreshes_the_latest_value_per_series(engine, port_history
     at = T0 + timedelta(hours=130)
     result = metrics_cycle(engine, at)
     assert result is not None and result.points > 0
-    with engine.connect() as conn:
-        latest = conn.execute(
-            text(
-                "SELECT l.value FROM series_latest l JOIN series s USING (series_id)"
-                " WHERE s.node_id = 'CN' AND s.indicator_code = 'hazardous_lots_held'"
-            )
-        ).scalar()
+    latest = select_value(
+        engine,
+        "SELECT l.value FROM series_latest l JOIN series s USING (series_id)"
+        " WHERE s.node_id = 'CN' AND s.indicator_code = 'hazardous_lots_held'",
+    )
     assert latest == 3
 
 
@@ -111,13 +100,11 @@ def test_backfill_writes_every_step_and_hourly_rollups(engine, port_history):
     since, until = T0 + timedelta(hours=100), T0 + timedelta(hours=104)
     result = backfill_metrics(engine, since, until, timedelta(hours=1))
     assert result.times == 5
-    with engine.connect() as conn:
-        hours = conn.execute(
-            text(
-                "SELECT count(DISTINCT bucket) FROM metric_hourly h JOIN series s USING (series_id)"
-                " WHERE s.node_id = 'CN'"
-            )
-        ).scalar()
+    hours = select_value(
+        engine,
+        "SELECT count(DISTINCT bucket) FROM metric_hourly h JOIN series s USING (series_id)"
+        " WHERE s.node_id = 'CN'",
+    )
     assert hours == 5
     assert rollup_hourly(engine, until + timedelta(hours=1)) is not None
 

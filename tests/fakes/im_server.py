@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes import im_vendors
 from tests.fakes.im_vendors import Reply
+from tests.fakes.serving import Serving
 
 
 @dataclass
@@ -86,8 +87,11 @@ class _Server(ThreadingHTTPServer):
 
 
 @dataclass
-class ImServer:
+class ImServer(Serving):
     """Start with ``with ImServer(token, secret) as server``; ``server.url`` is its base URL."""
+
+    # A short poll interval: shutdown() waits up to one interval, once per test.
+    poll_interval = 0.02
 
     token: str
     secret: str | None = None
@@ -118,21 +122,9 @@ class ImServer:
         reply = self._script.popleft() if self._script else im_vendors.OK
         return im_vendors.success(received.vendor) if reply is im_vendors.OK else reply
 
-    def start(self) -> ImServer:
-        self._httpd = _Server(self)
-        # A short poll interval: shutdown() waits up to one interval, once per test.
-        serve = self._httpd.serve_forever
-        threading.Thread(target=serve, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     def stop(self) -> None:
         self.stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def __enter__(self) -> ImServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()

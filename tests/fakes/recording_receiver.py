@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fakes.serving import Serving
+
 
 @dataclass(frozen=True)
 class Arrival:
@@ -67,7 +69,7 @@ class _Server(ThreadingHTTPServer):
 
 
 @dataclass
-class RecordingReceiver:
+class RecordingReceiver(Serving):
     per_minute: int | None = None
     delay: float = 0.0  # seconds before answering, to stretch a burst out
     arrivals: list[Arrival] = field(default_factory=list)
@@ -114,18 +116,5 @@ class RecordingReceiver:
             best = max(best, end - start + 1)
         return best
 
-    def start(self) -> RecordingReceiver:
-        self._httpd = _Server(self)
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def __enter__(self) -> RecordingReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server(self)

@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from forecaster.commands import register
 from quaywatch.cli import cli
+from tests.command_line import quaywatch_runner
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
 SITE = "4202-QIANWAN"
@@ -15,13 +16,7 @@ SITE = "4202-QIANWAN"
 
 @pytest.fixture
 def run(settings, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    register(cli)
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
+    return quaywatch_runner(settings, monkeypatch, register)
 
 
 @pytest.fixture
@@ -69,24 +64,14 @@ def test_forecast_plot_writes_a_png_with_the_predicted_crossing(run, rising, tmp
     assert unknown.exit_code != 0 and "no hourly history" in unknown.output
 
 
+def _windows(days: int, step_hours: int) -> list[str]:
+    """Rolling-origin options of a backtest, on one worker."""
+    return ["--window-days", str(days), "--step-hours", str(step_hours), "--workers", "1"]
+
+
 def test_backtest_on_stored_history_scores_rules_and_applies_the_choice(run, rising, engine):
-    result = run(
-        "backtest",
-        "--days",
-        "1",
-        "--site",
-        SITE,
-        "--indicator",
-        "hazardous_lots_held",
-        "--no-deadlines",
-        "--window-days",
-        "7",
-        "--step-hours",
-        "6",
-        "--workers",
-        "1",
-        "--apply",
-    )
+    series = ["--site", SITE, "--indicator", "hazardous_lots_held", "--no-deadlines"]
+    result = run("backtest", "--days", "1", *series, *_windows(7, 6), "--apply")
     assert result.exit_code == 0, result.output
     assert "## hazardous_lots_held" in result.output and "| seasonal_naive_24h |" in result.output
     assert "Chosen (budget 1 false-alarm episodes per site-week)" in result.output
@@ -106,18 +91,7 @@ def test_backtest_scores_an_external_csv_series(run, tmp_path):
     path = tmp_path / "series.csv"
     pd.DataFrame({"timestamp": stamps.astype(str), "value": y}).to_csv(path, index=False)
     result = run(
-        "backtest",
-        "--csv",
-        str(path),
-        "--threshold",
-        "25",
-        "--no-store",
-        "--window-days",
-        "7",
-        "--step-hours",
-        "12",
-        "--workers",
-        "1",
+        "backtest", "--csv", str(path), "--threshold", "25", "--no-store", *_windows(7, 12)
     )
     assert result.exit_code == 0, result.output
     assert "## csv:series.csv" in result.output and "| prophet yhat |" in result.output
@@ -134,8 +108,7 @@ def _write_csv(path, values, *, start="2024-05-01", freq="h", header=True):
 
 
 def _csv_backtest(run, path, *extra):
-    args = ["--window-days", "3", "--step-hours", "12", "--workers", "1", "--no-store"]
-    return run("backtest", "--csv", str(path), *args, *extra)
+    return run("backtest", "--csv", str(path), *_windows(3, 12), "--no-store", *extra)
 
 
 def _cells(output, method):

@@ -4,24 +4,14 @@ import pandas as pd
 import pytest
 
 from forecaster.lot_risk import congestion_factor, site_congestion, stage_at
+from tests.forecaster.helpers import LATER_STAGE_TIMES
 
 T = pd.Timestamp("2026-04-10 12:00", tz="UTC")
 H = pd.Timedelta(hours=1)
 
 
 def lot(**times) -> dict:
-    base = dict.fromkeys(
-        [
-            "declared_at",
-            "inspection_started_at",
-            "inspection_finished_at",
-            "released_at",
-            "held_at",
-            "hold_lifted_at",
-        ],
-        pd.NaT,
-    )
-    return {"arrived_at": T - 50 * H, **base, **times}
+    return {"arrived_at": T - 50 * H, **dict.fromkeys(LATER_STAGE_TIMES, pd.NaT), **times}
 
 
 def test_the_stage_clock_starts_when_the_lot_entered_its_current_stage():

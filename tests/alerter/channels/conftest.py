@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from alerter.channels import CHANNEL_KINDS, load_channel_class
-from alerter.channels.base import Channel
+from alerter.channels.base import Channel, DeliveryError
 from alerter.channels.message import build_context
 from tests.fakes.alert_groups import NOW, sample_group
-from tests.fakes.channel_cases import CASES, SECRET, TOKEN, KindCase, config_for
+from tests.fakes.channel_cases import CASES, CLIENT_TIMEOUT, SECRET, TOKEN, KindCase, config_for
 from tests.fakes.im_server import ImServer
+from tests.fakes.im_vendors import Reply
 
 
 @pytest.fixture
@@ -57,3 +58,20 @@ def channel(case: KindCase, make_channel: Callable[..., Channel]) -> Channel:
 @pytest.fixture
 def context() -> dict[str, Any]:
     return build_context(sample_group(), "zh", now=NOW)
+
+
+@pytest.fixture
+def refused(
+    make_channel: Callable[..., Channel], im_server: ImServer, context: dict[str, Any]
+) -> Callable[[str, Reply], DeliveryError]:
+    """refused(kind, reply) -> the error a channel of that kind raises when the vendor answers
+    its send with ``reply``."""
+
+    def send(kind: str, reply: Reply) -> DeliveryError:
+        channel = make_channel(kind)
+        im_server.play(reply)
+        with pytest.raises(DeliveryError) as info:
+            channel.send(channel.render(context), timeout=CLIENT_TIMEOUT)
+        return info.value
+
+    return send

@@ -88,14 +88,10 @@ def test_an_unsigned_request_to_a_signing_robot_is_refused(make_channel, im_serv
         (replies.Reply(body={"errmsg": "no code"}), Outcome.RETRYABLE, None),
     ],
 )
-def test_errcodes_are_classified(reply, outcome, retry_after, make_channel, im_server, context):
-    channel = make_channel("dingtalk")
-    im_server.play(reply)
+def test_errcodes_are_classified(reply, outcome, retry_after, refused):
+    error = refused("dingtalk", reply)
 
-    with pytest.raises(DeliveryError) as info:
-        channel.send(channel.render(context), timeout=CLIENT_TIMEOUT)
-
-    assert (info.value.outcome, info.value.retry_after) == (outcome, retry_after)
+    assert (error.outcome, error.retry_after) == (outcome, retry_after)
 
 
 def test_the_errmsg_is_kept_in_the_error(make_channel, im_server, context):

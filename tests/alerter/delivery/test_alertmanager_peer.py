@@ -18,6 +18,7 @@ import requests
 from alerter.delivery.dispatch import dispatch_once
 from tests.alerter.helpers import FAST, create_channel, emit
 from tests.fakes.recording_receiver import RecordingReceiver
+from tests.waiting import wait_for
 
 BINARY = shutil.which("prometheus-alertmanager") or "/usr/bin/prometheus-alertmanager"
 CONFIG = """
@@ -66,7 +67,7 @@ def alertmanager(tmp_path: Path, downstream: RecordingReceiver) -> Iterator[str]
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: ready(f"http://{address}"), 20)
+        wait_for(lambda: ready(f"http://{address}"), 20, "Alertmanager to be ready", every=0.1)
         yield f"http://{address}"
     finally:
         process.terminate()
@@ -78,13 +79,6 @@ def ready(url: str) -> bool:
         return requests.get(f"{url}/-/ready", timeout=1).status_code == 200
     except requests.ConnectionError:
         return False
-
-
-def wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def test_our_pushes_appear_in_alertmanager_with_our_labels_and_it_routes_them_on(
@@ -107,7 +101,7 @@ def test_our_pushes_appear_in_alertmanager_with_our_labels_and_it_routes_them_on
     assert stored["status"]["state"] == "active"
     assert stored["generatorURL"].startswith(f"{settings.grafana_url}/d/qw-port?")
     assert stored["receivers"] == [{"name": "port-ops"}]
-    wait_for(lambda: downstream.accepted())
+    wait_for(downstream.accepted, 20, "Alertmanager to route the alert on", every=0.1)
     message = downstream.accepted()[0].body
     assert message["receiver"] == "port-ops" and message["status"] == "firing"
     assert message["alerts"][0]["generatorURL"] == stored["generatorURL"]
@@ -124,12 +118,15 @@ def test_a_resolve_we_push_resolves_the_alert_in_alertmanager_and_downstream(
     started = datetime.now(UTC) - timedelta(minutes=1)
     emit(engine, starts_at=started)
     dispatch_once(engine, settings, policy=FAST)
-    wait_for(lambda: downstream.accepted())
+    wait_for(downstream.accepted, 20, "Alertmanager to route the alert on", every=0.1)
 
     emit(engine, "resolved", starts_at=started, ends_at=datetime.now(UTC))
     time.sleep(1.1)  # our group_interval
     dispatch_once(engine, settings, policy=FAST)
 
-    wait_for(lambda: any(a.body["status"] == "resolved" for a in downstream.accepted()))
+    def resolved() -> bool:
+        return any(a.body["status"] == "resolved" for a in downstream.accepted())
+
+    wait_for(resolved, 20, "the resolve downstream", every=0.1)
     active = requests.get(f"{alertmanager}/api/v2/alerts?active=true", timeout=5).json()
     assert active == []

@@ -8,22 +8,14 @@ from alerter.evaluation.alert_state import State
 from alerter.evaluation.evaluate import MISSING_EVALS, evaluate, evaluate_error, resolve_gone
 from alerter.evaluation.observations import Observation
 from alerter.rules.kinds import parse_rule
+from tests.alert_rules import threshold_spec
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 SITE = "5304-SHEKOU"
 
 
 def rule(**changes):
-    spec = {
-        "name": "clearance_slow",
-        "kind": "threshold",
-        "indicator": "clearance_time_p90_hours",
-        "operator": ">",
-        "threshold": 48,
-        "severity": "warning",
-    }
-    spec.update(changes)
-    return parse_rule(spec)
+    return parse_rule(threshold_spec(**changes))
 
 
 def obs(value, site=SITE, **extra):
@@ -53,6 +45,14 @@ class Run:
         for fp in outcome.removed:
             self.previous.pop(fp, None)
         self.transitions += outcome.transitions
+
+    def states(self, *steps):
+        """The state after each (minutes, value) step, in order."""
+        states = []
+        for minutes, value in steps:
+            self.at(minutes, value)
+            states.append(self.state)
+        return states
 
     @property
     def state(self):
@@ -148,11 +148,7 @@ def test_a_flapping_value_fires_once_with_hysteresis_and_many_times_without():
 
 def test_hysteresis_works_for_a_below_threshold():
     run = Run(rule(operator="<", threshold=10, recovery_threshold=15))
-    run.at(0, 9)
-    run.at(1, 12)
-    assert run.state is State.FIRING
-    run.at(2, 15)
-    assert run.state is State.NORMAL
+    assert run.states((0, 9), (1, 12), (2, 15)) == [State.FIRING, State.FIRING, State.NORMAL]
 
 
 def test_keep_firing_for_goes_through_recovering_before_resolving():
@@ -386,12 +382,8 @@ def test_a_deadline_rule_with_no_lots_is_healthy_not_nodata():
 
 def test_a_no_data_rule_fires_on_minutes_of_silence():
     silence = parse_rule({"name": "s", "kind": "no_data", "minutes": 15, "for": "5m"})
-    run = Run(silence)
-    run.at(0, 16)
-    run.at(5, 21)
-    assert run.state is State.FIRING
-    run.at(6, 2)
-    assert run.state is State.NORMAL
+    states = Run(silence).states((0, 16), (5, 21), (6, 2))
+    assert states == [State.PENDING, State.FIRING, State.NORMAL]
 
 
 def test_nodata_keeps_the_annotations_of_the_last_value():

@@ -278,40 +278,16 @@ def test_a_forecast_rule_reads_the_newest_run_at_its_threshold(engine, settings)
             {"n": SHEKOU, "i": CLEARANCE},
         ).scalar()
     crossing = text("INSERT INTO forecast_crossing VALUES (:s, :run, :at, :th, 'above', :x, :p)")
+    # An older run predicted a crossing; the newest run at 48 predicts one in 3 h.
+    runs = [
+        (1, NOW - timedelta(hours=1), 48, NOW + timedelta(hours=1), 0.95),
+        (2, NOW - timedelta(minutes=5), 48, NOW + timedelta(hours=3), 0.8),
+        (2, NOW - timedelta(minutes=5), 60, None, 0.1),
+    ]
     with engine.begin() as conn:
-        # An older run predicted a crossing; the newest run at 48 predicts one in 3 h.
         conn.execute(
             crossing,
-            {
-                "s": series,
-                "run": 1,
-                "at": NOW - timedelta(hours=1),
-                "th": 48,
-                "x": NOW + timedelta(hours=1),
-                "p": 0.95,
-            },
-        )
-        conn.execute(
-            crossing,
-            {
-                "s": series,
-                "run": 2,
-                "at": NOW - timedelta(minutes=5),
-                "th": 48,
-                "x": NOW + timedelta(hours=3),
-                "p": 0.8,
-            },
-        )
-        conn.execute(
-            crossing,
-            {
-                "s": series,
-                "run": 2,
-                "at": NOW - timedelta(minutes=5),
-                "th": 60,
-                "x": None,
-                "p": 0.1,
-            },
+            [dict(zip(("run", "at", "th", "x", "p"), run, strict=True), s=series) for run in runs],
         )
     evaluate_all(engine, settings, NOW)
     [instance] = instances(engine)

@@ -8,21 +8,13 @@ from datetime import timedelta
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import text
 
 from cargo_events import T0, ev, store
 from collector.rollup import backfill_metrics, metrics_cycle
 from quaywatch.cli import cli
+from tests.collector.helpers import RIVER_21_OVER_48H, select_all, select_one
 
-RIVER = {
-    "code": "haz21_river_over_48h",
-    "name_en": "Class 2.1 lots held over 48 h at river ports",
-    "name_zh": "内河港口滞留超48小时的2.1类危险品批次",
-    "unit": "lots",
-    "theme": "hazardous_goods",
-    "direction": "higher_is_worse",
-    "filters": {"hazard_class": ["2.1"], "site_type": ["RIV"], "dwell_over_hours": 48},
-}
+RIVER = RIVER_21_OVER_48H
 LONGTAN = "2301-LONGTAN"
 
 
@@ -43,24 +35,22 @@ def apply(tmp_path, settings, monkeypatch):
 
 
 def stored(engine):
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT code, version, node_scope, created_by, spec FROM indicator_spec"
-                " ORDER BY code, version"
-            )
-        ).all()
+    return select_all(
+        engine,
+        "SELECT code, version, node_scope, created_by, spec FROM indicator_spec"
+        " ORDER BY code, version",
+    )
 
 
 def points(engine, node, at):
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT p.value, p.spec_version FROM metric_point p JOIN series s USING (series_id)"
-                " WHERE s.node_id = :n AND s.indicator_code = :c AND p.time = :t"
-            ),
-            {"n": node, "c": RIVER["code"], "t": at},
-        ).one()
+    return select_one(
+        engine,
+        "SELECT p.value, p.spec_version FROM metric_point p JOIN series s USING (series_id)"
+        " WHERE s.node_id = :n AND s.indicator_code = :c AND p.time = :t",
+        n=node,
+        c=RIVER["code"],
+        t=at,
+    )
 
 
 def test_every_invalid_spec_is_reported_by_file_code_and_field_and_nothing_is_stored(apply, engine):
@@ -100,10 +90,9 @@ def test_applying_upserts_by_code_and_a_changed_spec_is_a_new_version(apply, eng
         (2, "2300", "nanjing-ops"),
     ]
     assert rows[1].spec["filters"]["dwell_over_hours"] == 24
-    with engine.connect() as conn:
-        catalogue = conn.execute(
-            text("SELECT builtin, definition FROM indicator WHERE code = :c"), {"c": RIVER["code"]}
-        ).one()
+    catalogue = select_one(
+        engine, "SELECT builtin, definition FROM indicator WHERE code = :c", c=RIVER["code"]
+    )
     assert catalogue.builtin is False and "more than 24 h" in catalogue.definition
 
 
@@ -123,14 +112,12 @@ def test_the_metrics_cycle_computes_the_latest_version_for_every_node(apply, eng
     assert points(engine, "2300", at) == (2, 1)
     assert points(engine, "CN", at) == (2, 1)
     assert points(engine, "0100", at) == (0, 1)
-    with engine.connect() as conn:
-        builtin_version = conn.execute(
-            text(
-                "SELECT p.spec_version FROM metric_point p JOIN series s USING (series_id)"
-                " WHERE s.node_id = 'CN' AND s.indicator_code = 'lots_on_site' AND p.time = :t"
-            ),
-            {"t": at},
-        ).scalar_one()
+    [(builtin_version,)] = select_all(
+        engine,
+        "SELECT p.spec_version FROM metric_point p JOIN series s USING (series_id)"
+        " WHERE s.node_id = 'CN' AND s.indicator_code = 'lots_on_site' AND p.time = :t",
+        t=at,
+    )
     assert builtin_version is None
     # Version 2 counts lots over 24 h: a backfill rewrites the same time with it.
     stricter = {**RIVER, "filters": {**RIVER["filters"], "dwell_over_hours": 24}}
@@ -160,13 +147,11 @@ def test_one_indicator_can_be_backfilled_alone(apply, engine):
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("haz21_river_over_48h: recomputed 21 times")
-    with engine.connect() as conn:
-        written = conn.execute(
-            text(
-                "SELECT s.indicator_code, count(*) FROM metric_point p JOIN series s"
-                " USING (series_id) WHERE s.node_id = 'CN' GROUP BY 1"
-            )
-        ).all()
+    written = select_all(
+        engine,
+        "SELECT s.indicator_code, count(*) FROM metric_point p JOIN series s"
+        " USING (series_id) WHERE s.node_id = 'CN' GROUP BY 1",
+    )
     assert written == [(RIVER["code"], 21)]  # no built-in was recomputed
     assert points(engine, LONGTAN, since + timedelta(hours=20)) == (1, 1)
     assert points(engine, LONGTAN, since) == (0, 1)

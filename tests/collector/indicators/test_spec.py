@@ -13,32 +13,14 @@ from collector.indicators.compile import compile_spec
 from collector.indicators.spec import IndicatorSpec
 from collector.indicators.store import register
 from collector.metrics import compute
+from tests.collector.helpers import RIVER_21_OVER_48H as RIVER
+from tests.collector.helpers import point_value as value
 
 LONGTAN, ZHENJIANG, NKG = "2301-LONGTAN", "2301-ZHENJIANG", "2301-NKG"  # RIV, RIV, AIR
 TAICANG, WUHU, YANGSHAN = "2302-TAICANG", "3302-WUHU", "2201-YANGSHAN"  # RIV, RIV, SEA
 
-RIVER_21_OVER_48H = {
-    "code": "haz21_river_over_48h",
-    "name_en": "Class 2.1 lots held over 48 h at river ports",
-    "name_zh": "内河港口滞留超48小时的2.1类危险品批次",
-    "unit": "lots",
-    "theme": "hazardous_goods",
-    "direction": "higher_is_worse",
-    "population": "present",
-    "filters": {"hazard_class": ["2.1"], "site_type": ["RIV"], "dwell_over_hours": 48},
-    "measure": {"kind": "count"},
-}
-
-
-def value(engine, node, code, at):
-    with engine.connect() as conn:
-        return conn.execute(
-            text(
-                "SELECT p.value FROM metric_point p JOIN series s USING (series_id)"
-                " WHERE s.node_id = :n AND s.indicator_code = :c AND p.time = :t"
-            ),
-            {"n": node, "c": code, "t": at},
-        ).scalar()
+# The shared spec with its population and measure spelled out.
+RIVER_21_OVER_48H = {**RIVER, "population": "present", "measure": {"kind": "count"}}
 
 
 @pytest.fixture

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from collector.events import TimePolicy
 from collector.risk.declarations import parse_declarations
 from collector.risk.simulator import RATES
 from collector.risk.store import SaveResult, save_declarations
 from quaywatch.db import raw_connection
+from tests.collector.helpers import select_all, select_one
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SITE = "5304-SHEKOU"
@@ -59,29 +60,20 @@ class RiskKit:
         self.store([self.declaration(n, trader_id=traders[n % 6]) for n in range(count)])
 
     def flags(self, declaration_id: str) -> dict[str, dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT feature, rule_id, flag_id, score, observed, expected, reference,"
-                    " reason FROM risk_flag WHERE declaration_id = :id"
-                ),
-                {"id": declaration_id},
-            ).mappings()
-            return {
-                (r["feature"] if r["feature"] != "rule" else f"rule:{r['rule_id']}"): dict(r)
-                for r in rows
-            }
+        rows = select_all(
+            self.engine,
+            "SELECT feature, rule_id, flag_id, score, observed, expected, reference, reason"
+            " FROM risk_flag WHERE declaration_id = :id",
+            id=declaration_id,
+        )
+        return {
+            (r.feature if r.feature != "rule" else f"rule:{r.rule_id}"): dict(r._mapping)
+            for r in rows
+        }
 
     def mark(self, declaration_id: str) -> tuple[Any, ...]:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                text(
-                    "SELECT risk_score, risk_features, risk_rules FROM declaration"
-                    " WHERE declaration_id = :id"
-                ),
-                {"id": declaration_id},
-            ).one()
-            return tuple(row)
+        sql = "SELECT risk_score, risk_features, risk_rules FROM declaration WHERE declaration_id = :id"
+        return tuple(select_one(self.engine, sql, id=declaration_id))
 
 
 @pytest.fixture

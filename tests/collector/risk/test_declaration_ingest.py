@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from conftest import make_token
 from quaywatch.cli import cli
+from tests.collector.helpers import select_all, select_one, select_value
 
 
 def post(client, auth, items, **kwargs):
@@ -89,22 +90,19 @@ def test_an_amendment_replaces_the_values_logs_the_old_ones_and_is_rescored(
     restored = risk.declaration(200, amendment_no=2)
     post(client, auth, [restored])
     assert "unit_value" not in risk.flags("D00200")
-    with engine.connect() as conn:
-        log = conn.execute(
-            text(
-                "SELECT amendment_no, before ->> 'declared_value' FROM declaration_amendment"
-                " ORDER BY amendment_no"
-            )
-        ).all()
-        row = conn.execute(
-            text(
-                "SELECT amendment_no, declared_value, trader_prior FROM declaration"
-                " WHERE declaration_id = 'D00200'"
-            )
-        ).one()
-        amended_count = conn.execute(
-            text("SELECT amended FROM trader_profile WHERE trader_id = 'T1'")
-        ).scalar()
+    log = select_all(
+        engine,
+        "SELECT amendment_no, before ->> 'declared_value' FROM declaration_amendment"
+        " ORDER BY amendment_no",
+    )
+    row = select_one(
+        engine,
+        "SELECT amendment_no, declared_value, trader_prior FROM declaration"
+        " WHERE declaration_id = 'D00200'",
+    )
+    amended_count = select_value(
+        engine, "SELECT amended FROM trader_profile WHERE trader_id = 'T1'"
+    )
     assert [n for n, _ in log] == [1, 2] and float(log[1][1]) == 500.0
     assert row[0] == 2 and row[1] == restored["declared_value"]
     assert row[2] > 0  # the context of the first arrival is kept

@@ -77,6 +77,13 @@ def stored_flagged(risk, owner: Customs) -> dict[str, Any]:
     return item
 
 
+def attacked(engine, risk, victim: Customs, attacker: Customs):
+    """The victim's flagged declaration, every table as it then is, and a station token of the
+    attacker's customs."""
+    theirs = stored_flagged(risk, victim)
+    return theirs, snapshot(engine), bearer(engine, "station", attacker.node)
+
+
 def refused(response, index: int) -> dict[str, Any]:
     assert response.status_code in (202, 422), response.json
     [error] = [e for e in response.json["errors"] if e["index"] == index]
@@ -98,9 +105,7 @@ def refused(response, index: int) -> dict[str, Any]:
 def test_another_customs_cannot_write_a_declaration_from_its_own_site(
     client, engine, risk, victim, attacker, how
 ):
-    theirs = stored_flagged(risk, victim)
-    before = snapshot(engine)
-    auth = bearer(engine, "station", attacker.node)
+    theirs, before, auth = attacked(engine, risk, victim, attacker)
     mine = owned(risk, attacker, 50)
     attempt = {**theirs, "site_id": attacker.site, **how}
     response = client.post("/api/v1/declarations", json=[mine, attempt], headers=auth)
@@ -133,9 +138,7 @@ def test_another_customs_cannot_write_a_declaration_from_its_own_site(
 def test_another_customs_cannot_write_new_or_stored_declarations_at_the_owners_site(
     client, engine, risk, victim, attacker
 ):
-    theirs = stored_flagged(risk, victim)
-    before = snapshot(engine)
-    auth = bearer(engine, "station", attacker.node)
+    theirs, before, auth = attacked(engine, risk, victim, attacker)
     new = owned(risk, victim, 77)
     for item in (new, theirs, {**theirs, "amendment_no": 1, "declared_value": 1.0}):
         response = client.post("/api/v1/declarations", json=[item], headers=auth)
@@ -149,9 +152,7 @@ def test_another_customs_cannot_write_new_or_stored_declarations_at_the_owners_s
 def test_nothing_is_counted_into_the_references_or_profiles_for_a_refused_item(
     client, engine, risk, victim, attacker
 ):
-    theirs = stored_flagged(risk, victim)
-    before = snapshot(engine)
-    auth = bearer(engine, "station", attacker.node)
+    theirs, before, auth = attacked(engine, risk, victim, attacker)
     attempts = [
         {**theirs, "site_id": attacker.site, "amendment_no": n, "declared_value": 10.0 * (n + 1)}
         for n in (0, 1, 2)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from collector.risk.intake import DeclarationFeed, poll_due, upsert_feed
+from tests.collector.helpers import select_one, select_value
 
 
 class Broker(BaseHTTPRequestHandler):
@@ -55,19 +56,18 @@ def test_a_feed_is_pulled_screened_and_its_cursor_kept(broker, engine, settings,
     assert (outcomes["broker"].stored, outcomes["broker"].rejected) == (1, 1)
     assert not outcomes["offline"].ok and "503" in (outcomes["offline"].error or "")
     assert "net_over_gross" in risk.flags("D00001")
-    with engine.begin() as conn:
-        row = conn.execute(
-            text(
-                "SELECT cursor, declarations_total, last_error FROM declaration_feed"
-                " WHERE feed_id = 'broker'"
-            )
-        ).one()
-        assert row[0] == "1" and row[1] == 1 and row[2].startswith("1 rejected")
-        conn.execute(text("UPDATE declaration_feed SET next_poll_at = now()"))
-        failures = conn.execute(
-            text("SELECT consecutive_failures FROM declaration_feed WHERE feed_id = 'offline'")
-        ).scalar()
+    row = select_one(
+        engine,
+        "SELECT cursor, declarations_total, last_error FROM declaration_feed"
+        " WHERE feed_id = 'broker'",
+    )
+    assert row[0] == "1" and row[1] == 1 and row[2].startswith("1 rejected")
+    failures = select_value(
+        engine, "SELECT consecutive_failures FROM declaration_feed WHERE feed_id = 'offline'"
+    )
     assert failures == 1
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE declaration_feed SET next_poll_at = now()"))
     poll_due(engine, settings)
     assert risk.mark("D00002")[0] is None
 

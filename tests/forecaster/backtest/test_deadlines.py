@@ -5,6 +5,7 @@ import pandas as pd
 
 from forecaster.backtest import deadlines as db
 from forecaster.storage_deadlines import fit_dwell
+from tests.forecaster.helpers import LATER_STAGE_TIMES
 
 T0 = pd.Timestamp("2026-04-10", tz="UTC")
 H = pd.Timedelta(hours=1)
@@ -26,14 +27,7 @@ def lots() -> pd.DataFrame:
             "warn_at": arrived + 70 * H,
         }
     )
-    for column in (
-        "declared_at",
-        "inspection_started_at",
-        "inspection_finished_at",
-        "released_at",
-        "held_at",
-        "hold_lifted_at",
-    ):
+    for column in LATER_STAGE_TIMES:
         frame[column] = pd.NaT
     return frame
 
