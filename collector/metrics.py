@@ -52,7 +52,8 @@ def _source_sql(source: Source, indicators: Sequence[Indicator], latest: bool) -
     values = ", ".join(
         f"('{i.code}', "
         + (f"coalesce(agg.c{n}, {i.empty})" if i.empty is not None else f"agg.c{n}")
-        + f"::float8, {int(i.version) if i.version is not None else 'NULL'}::int)"
+        + f"::float8, {int(i.version) if i.version is not None else 'NULL'}::int, "
+        + (f"CAST(:{i.code}__scope AS text))" if i.scope is not None else "NULL::text)")
         for n, i in enumerate(indicators)
     )
     upsert_latest = (
@@ -70,9 +71,9 @@ points AS (
     SELECT g.t AS time, s.series_id, v.value, v.version
     FROM g CROSS JOIN org_node n
     LEFT JOIN agg ON agg.t = g.t AND agg.node_id = n.node_id
-    CROSS JOIN LATERAL (VALUES {values}) AS v(code, value, version)
+    CROSS JOIN LATERAL (VALUES {values}) AS v(code, value, version, scope)
     JOIN series s ON s.node_id = n.node_id AND s.indicator_code = v.code
-    WHERE v.value IS NOT NULL
+    WHERE v.value IS NOT NULL AND (v.scope IS NULL OR n.path @> ARRAY[v.scope])
 ){upsert_latest}
 INSERT INTO metric_point (time, series_id, value, spec_version)
 SELECT time, series_id, value, version FROM points
@@ -93,7 +94,9 @@ def source_statement(
 
 
 def bound_params(indicators: Sequence[Indicator]) -> dict[str, Any]:
-    return {name: value for i in indicators for name, value in i.params}
+    """The indicators' bound values, and the owner node of each scoped one (`<code>__scope`)."""
+    scopes = {f"{i.code}__scope": i.scope for i in indicators if i.scope is not None}
+    return {**{name: value for i in indicators for name, value in i.params}, **scopes}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from quaywatch.settings import Settings
 # Each package contributes a blueprint; a package that is not installed is simply absent.
 BLUEPRINTS = (
     "collector.api:bp",
+    "collector.indicators.api:bp",
     "forecaster.api:bp",
     "alerter.api:bp",
     "alerter.delivery.api:bp",

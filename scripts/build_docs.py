@@ -119,6 +119,40 @@ EXAMPLE = {
 }
 
 
+API_SECTION = [
+    "",
+    "## Through the API",
+    "",
+    "`/api/v1/indicators` manages specs at a node of the customs tree ([api.md](api.md#indicators)).",
+    "A token sees the built-ins, the indicators owned in its subtree (editable with",
+    "`indicators:write`) and those of its ancestors (read-only); another customs' indicator",
+    "is a 404. Built-ins are read-only (409).",
+    "",
+    "```sh",
+    "# create, owned by the token's node or `scope` (a node of its subtree)",
+    "curl -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
+    "  -d @spec.json http://127.0.0.1:8080/api/v1/indicators",
+    "# change: a changed definition is the next version; points carry the version",
+    "curl -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
+    '  -d \'{"filters": {"dwell_over_hours": 24}}\' \\',
+    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h",
+    "# propose for national scope; a national (CN) admin publishes",
+    "curl -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
+    '  -d \'{"comment": "why"}\' \\',
+    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h/propose",
+    'curl -X POST -H "Authorization: Bearer $CN_TOKEN" \\',
+    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h/publish",
+    "# retire: it stops computing; its versions and points stay",
+    'curl -X DELETE -H "Authorization: Bearer $TOKEN" \\',
+    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h",
+    "```",
+    "",
+    "An invalid spec is a 422 naming the field (`errors[].field`), cost refusals included.",
+    "Publishing stores the spec as the next version owned by `CN`. Each write is an",
+    "`audit_log` row (`object_type` `indicator`, at the owner node; `GET /api/v1/audit`).",
+]
+
+
 def spec_markdown() -> list[str]:
     example = compile_spec(IndicatorSpec.model_validate(EXAMPLE))
     lines = [
@@ -165,12 +199,16 @@ def spec_markdown() -> list[str]:
         "(code, version, node_scope, spec, created_by, created_at) with a catalogue row in",
         "`indicator` (`builtin` false): an unchanged spec stays at its version, a changed spec",
         "or scope is stored as the next version. Each metrics cycle (and `quaywatch metrics",
-        "backfill`) computes the latest version of every stored spec for every site and level,",
-        "whatever its scope, in the same statements as the built-ins, and each point records",
+        "backfill`) computes the latest version of every active stored spec, in the same",
+        "statements as the built-ins: one owned by `CN` for every site and level, one owned by",
+        "a customs (or office) only for that node's sites and their rollups up to that node,",
+        "never the nation unless published. Each point records",
         "the version that computed it in `metric_point.spec_version` (NULL for built-ins).",
         "`quaywatch indicators backfill CODE --since TIME [--until TIME] [--step-minutes N]`",
         "recomputes that one indicator (a user-defined one at its latest version) for a past",
-        "range, reading its source's rows for it alone.",
+        "range, reading its source's rows for it alone (`quaywatch metrics backfill",
+        "--indicator CODE` is the same command).",
+        *API_SECTION,
         "",
         f"{sum(i.spec is not None for i in INDICATORS)} of the {len(INDICATORS)} built-ins are"
         " specs too. The others stay hand-written SQL because they aggregate rows that are not"

@@ -33,6 +33,9 @@ class Indicator:
     version: int | None = None
     # The spec it was compiled from (JSON form), None for hand-written SQL.
     spec: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    # The owning node of a user-defined indicator below the nation: points are written only
+    # for that node's subtree (None: every node, as for built-ins and published ones).
+    scope: str | None = None
 
 
 # Lot states at t, shared by the hand-written definitions and the spec compiler.

@@ -59,9 +59,11 @@ def register(conn: Connection, indicators: Sequence[Indicator]) -> None:
 
 
 _LATEST = text(
-    "SELECT DISTINCT ON (code) code, version, node_scope, spec FROM indicator_spec"
-    " ORDER BY code, version DESC"
+    "SELECT DISTINCT ON (s.code) s.code, s.version, s.node_scope, s.spec, i.state"
+    " FROM indicator_spec s JOIN indicator i ON i.code = s.code"
+    " ORDER BY s.code, s.version DESC"
 )
+NATIONAL = "CN"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Stored:
     version: int
     node_scope: str
     spec: dict[str, Any]
+    state: str = "active"
 
 
 def latest_specs(conn: Connection) -> dict[str, Stored]:
@@ -77,18 +80,22 @@ def latest_specs(conn: Connection) -> dict[str, Stored]:
 
 
 def active_indicators(conn: Connection) -> list[Indicator]:
-    """The latest version of every stored spec, compiled, for the metrics cycle.
+    """The latest version of every active (not retired) stored spec, compiled, for the metrics
+    cycle, each scoped to its owner's subtree unless national.
 
     A stored spec this code no longer accepts is skipped (and logged), never the whole cycle.
     """
     out = []
     for stored in latest_specs(conn).values():
+        if stored.state != "active":
+            continue
         try:
             compiled = compile_spec(IndicatorSpec.model_validate(stored.spec))
         except ValidationError as exc:
             log.error("indicator %s v%d no longer validates: %s", stored.code, stored.version, exc)
             continue
-        out.append(replace(compiled, version=stored.version))
+        scope = None if stored.node_scope == NATIONAL else stored.node_scope
+        out.append(replace(compiled, version=stored.version, scope=scope))
     return sorted(out, key=lambda i: i.code)
 
 
