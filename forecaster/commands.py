@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,9 @@ def forecast_run(
     """Run one forecast cycle now (what the scheduler does every 15 minutes)."""
     from forecaster.cycle import CycleOptions, run_cycle
 
-    options = CycleOptions(workers=workers) if workers else CycleOptions()
+    options = CycleOptions(scheduler=ctx.settings.dask_scheduler)
+    if workers:
+        options = dataclasses.replace(options, workers=workers)
     summary = run_cycle(
         ctx.engine, ctx.settings, _when(at), sites or None, indicators or None, options=options
     )

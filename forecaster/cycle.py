@@ -9,7 +9,9 @@ Steps (one replica at a time, under the ``forecaster.cycle`` advisory lock):
 3. fit and predict the rest on a process pool (``prophet.batch.fit_many``), warm-started from the
    stored parameters; a failing series is recorded in ``forecast_failure`` and skipped;
 4. for each threshold a rule watches (``targets``), the first crossing under the indicator's
-   decision rule, with lead and calibrated probability (``decision``);
+   decision rule, with lead and calibrated probability (``decision``), read from Prophet or,
+   where the indicator's champion is a seasonal-naive baseline, from the series' own value
+   one season back; bands are widened by the decision's conformal factor;
 5. for every held hazardous lot, P(breach) from stage-conditioned dwell times stretched by the
    site's forecast congestion (``lot_risk``);
 6. write it all in one transaction (the alerter sees whole runs only), prune old rows.
@@ -30,7 +32,9 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from forecaster import lot_risk, store
+from forecaster.backtest.baselines import seasonal_naive
 from forecaster.decision import DEFAULT_RULE, Decision, DecisionRule, decide
+from forecaster.errors import ForecastSkipped
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
 from forecaster.series import (
@@ -66,6 +70,12 @@ class CycleOptions:
     forecast_retention_days: int = 3
     prediction_retention_days: int = 3  # ~1M lot rows a day at national scale
     run_retention_days: int = 30
+    # Settings.dask_scheduler: "" fits on a local process pool, "local" on a LocalCluster,
+    # an address on that Dask cluster (forecaster.prophet.executors).
+    scheduler: str = ""
+    # On Dask only: when no series finishes for this long (a cluster without workers), the
+    # unfinished ones are recorded as failures and retried next cycle instead of hanging it.
+    stall_timeout_s: float = 600.0
 
     def fingerprint(self, horizon: int) -> str:
         """Salt of the data hash: a changed model setting or horizon forces a refit."""
@@ -121,7 +131,7 @@ def run_cycle(
 ) -> CycleSummary:
     """Run one cycle at ``now`` (default: the current time) for the given node ids and
     indicator codes (default: all). Returns its summary; never raises for one bad series."""
-    opts = options or CycleOptions()
+    opts = options or CycleOptions(scheduler=settings.dask_scheduler)
     began = time.perf_counter()
     now = now or datetime.now(UTC)
     with engine.connect() as lock_conn, lock_conn.begin():
@@ -174,9 +184,11 @@ def _locked_cycle(
             opts.workers,
             horizon_hours=horizon,
             warm_starts={s: m.warm_start for s, m in stored.items() if m.warm_start},
+            scheduler=opts.scheduler,
+            stall_timeout_s=opts.stall_timeout_s if opts.scheduler else None,
         )
     with engine.begin() as conn:
-        forecasts = _save_fits(conn, run_id, work, results, summary)
+        forecasts = _save_fits(conn, run_id, work, results, summary, decisions)
         forecasts.update(_reused_forecasts(conn, work, summary))
         summary.crossings = _save_crossings(conn, run_id, work, forecasts, targets, decisions)
         _score_lots(conn, run_id, work, forecasts, sites, opts, summary)
@@ -231,8 +243,11 @@ def _save_fits(
     work: _Work,
     results: dict[Hashable, SeriesResult],
     summary: CycleSummary,
+    decisions: dict[str, DecisionRule],
 ) -> dict[int, pd.DataFrame]:
-    """Store forecasts and model state of the series fitted now; record the others."""
+    """Store forecasts and model state of the series fitted now; record the others. A band
+    is widened by its indicator's conformal factor here, once: reused forecasts were stored
+    widened already."""
     forecasts: dict[int, pd.DataFrame] = {}
     states = []
     for sid, result in results.items():
@@ -242,7 +257,9 @@ def _save_fits(
             summary.failures.append((sid, outcome, result.skipped or result.error or "?"))
             continue
         key = work.keys[sid]
-        forecasts[sid] = result.forecast.assign(ds=to_utc(result.forecast["ds"], key.timezone))
+        factor = decisions.get(key.indicator_code, DEFAULT_RULE).conformal_factor
+        fc = result.forecast.assign(ds=to_utc(result.forecast["ds"], key.timezone))
+        forecasts[sid] = widen(fc, factor)
         states.append(_state(sid, run_id, work, result))
     store.save_forecasts(conn, run_id, forecasts.items())
     store.save_models(conn, states)
@@ -283,19 +300,55 @@ def _save_crossings(
     targets: dict[int, list[Target]],
     decisions: dict[str, DecisionRule],
 ) -> int:
+    """One crossing row per series and watched threshold, from the indicator's champion:
+    Prophet's forecast, or for a seasonal-naive champion the series' own value one season back
+    (published even when Prophet failed on that series)."""
     now = pd.Timestamp(work.now)
+    rules = {sid: decisions.get(work.keys[sid].indicator_code, DEFAULT_RULE) for sid in targets}
+    seasons = {sid: r.season_hours for sid, r in rules.items() if r.season_hours}
+    naive = _seasonal_naive(conn, work, seasons)
     rows: list[tuple[int, Decision]] = []
     for sid, series_targets in targets.items():
-        forecast = forecasts.get(sid)
+        forecast = naive.get(sid) if rules[sid].season_hours else forecasts.get(sid)
         if forecast is None or sid not in work.origins:
             continue
-        rule = decisions.get(work.keys[sid].indicator_code, DEFAULT_RULE)
         for t in series_targets:
             decision = decide(
-                forecast, t.threshold, t.direction, rule, origin=work.origins[sid], now=now
+                forecast, t.threshold, t.direction, rules[sid], origin=work.origins[sid], now=now
             )
             rows.append((sid, decision))
     return store.save_crossings(conn, run_id, work.now, rows)
+
+
+def _seasonal_naive(
+    conn: Connection, work: _Work, seasons: dict[int, int]
+) -> dict[int, pd.DataFrame]:
+    """The seasonal-naive projection (``baselines.seasonal_naive``: the value one season back,
+    its band from the seasonal differences) of each series, ``ds`` as UTC instants; one read
+    of their windows for all of them."""
+    out: dict[int, pd.DataFrame] = {}
+    keys = [work.keys[sid] for sid in seasons]
+    for key, history in load_histories(conn, keys, work.since, work.until):
+        season = seasons[key.series_id]
+        try:
+            fc = seasonal_naive(history, work.horizon, season_hours=season, non_negative=True)
+        except ForecastSkipped:
+            continue  # less than one season of history: no baseline crossing this cycle
+        out[key.series_id] = fc.assign(ds=to_utc(fc["ds"], key.timezone))
+    return out
+
+
+def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:
+    """The band scaled by ``factor`` about ``yhat`` (the backtest's split-conformal q), the
+    lower edge kept at zero or above where it was (counts are clipped at zero)."""
+    if not factor:
+        return forecast
+    yhat, lower = forecast["yhat"], forecast["yhat_lower"]
+    wide = yhat - factor * (yhat - lower)
+    return forecast.assign(
+        yhat_lower=wide.where((lower < 0) | (wide >= 0), 0.0),
+        yhat_upper=yhat + factor * (forecast["yhat_upper"] - yhat),
+    )
 
 
 def _score_lots(

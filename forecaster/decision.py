@@ -14,7 +14,10 @@ alerter already implements both, so the forecaster does not repeat them.
 
 ``choose`` picks the rule per indicator from backtest scores: the best F1 among candidates
 within the false-alarm budget (false-alarm episodes per site-week: a run of consecutive false
-warnings is one alert to an operator), else the candidate with the fewest.
+warnings is one alert to an operator), else the candidate with the fewest. The candidates are
+Prophet's rules and the seasonal-naive baselines (``SEASONAL_NAIVE``, the ``yhat`` rule on the
+value one season back), so an indicator's *champion* may be a baseline; ``champion`` also names
+the runner-up (the best of the other methods) and says why the champion won.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ class DecisionRule:
     :param consecutive: hourly forecasts in a row the rule must hold (alert rule ``for``).
     :param calibration: raw -> observed probability map from the backtest, if any.
     :param interval_width: central probability of the forecast band.
+    :param method: ``prophet`` or a key of ``SEASONAL_NAIVE``: which forecast the rule reads.
+    :param conformal_factor: widening of Prophet's band about ``yhat`` (backtest median q).
     """
 
     rule: Rule = "yhat"
@@ -48,9 +53,18 @@ class DecisionRule:
     consecutive: int = 1
     calibration: Calibration | None = None
     interval_width: float = 0.8
+    method: str = "prophet"
+    conformal_factor: float | None = None
+
+    @property
+    def season_hours(self) -> int | None:
+        """The baseline's season, None for Prophet."""
+        return SEASONAL_NAIVE.get(self.method)
 
     @property
     def name(self) -> str:
+        if self.method != "prophet":
+            return self.method  # the baselines are scored with the yhat rule only
         base = f"p>={self.min_probability:g}" if self.rule == "probability" else self.rule
         return base if self.consecutive == 1 else f"{base} x{self.consecutive}"
 
@@ -70,6 +84,9 @@ class DecisionRule:
 DEFAULT_RULE = DecisionRule()
 """Used for an indicator without a ``forecast_decision`` row: on real hourly data the ``yhat``
 rule had half the false alarms of seasonal naive at equal F1 (reference §5)."""
+
+SEASONAL_NAIVE: dict[str, int] = {"seasonal_naive_24h": 24, "seasonal_naive_168h": 168}
+"""Baselines that may be an indicator's champion, by backtest method name: season in hours."""
 
 _CUTS: tuple[tuple[Rule, float], ...] = (
     ("edge", 0.5),
@@ -147,3 +164,48 @@ def choose(
     if within:
         return max(within, key=lambda p: (p[1].f1, -fa(p[1]), lead(p[1])))
     return min(scored, key=lambda p: (fa(p[1]), -p[1].f1))
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The chosen rule with its score, the runner-up (best of the other methods) and why."""
+
+    rule: DecisionRule
+    score: Score
+    runner_up: tuple[DecisionRule, Score] | None
+    reason: str
+
+
+def champion(scored: Sequence[tuple[DecisionRule, Score]], false_alarm_budget: float) -> Champion:
+    """``choose`` over every candidate (Prophet's rules and baselines alike), then ``choose``
+    over the candidates of the other methods for the runner-up."""
+    rule, score = choose(scored, false_alarm_budget)
+    others = [
+        pair for pair in scored if (pair[0].method == "prophet") != (rule.method == "prophet")
+    ]
+    runner_up = choose(others, false_alarm_budget) if others else None
+    return Champion(rule, score, runner_up, _reason(score, runner_up, false_alarm_budget))
+
+
+def _reason(score: Score, runner_up: tuple[DecisionRule, Score] | None, budget: float) -> str:
+    fa = score.false_alarm_episodes_per_site_week
+    if not fa <= budget:
+        return (
+            f"no candidate within {budget:g} false-alarm episodes per site-week: fewest ({fa:.2f})"
+        )
+    if runner_up is None:
+        return f"best F1 ({score.f1:.2f}) within {budget:g} false-alarm episodes per site-week"
+    other = runner_up[1]
+    other_fa = other.false_alarm_episodes_per_site_week
+    if score.f1 > other.f1:
+        return (
+            f"higher F1 within the budget: {score.f1:.2f} against {other.f1:.2f} ({other.method})"
+        )
+    if other_fa <= budget and fa < other_fa:
+        return (
+            f"equal F1 ({score.f1:.2f}), fewer false-alarm episodes per site-week: {fa:.2f}"
+            f" against {other_fa:.2f} ({other.method})"
+        )
+    if other_fa > budget:
+        return f"within the budget; {other.method} is not ({other_fa:.2f} episodes per site-week)"
+    return f"equal F1 and false alarms to {other.method}; the longer median lead"

@@ -1,5 +1,6 @@
 """The only writer of the forecaster's tables (sql/0030) and of the alerter's inputs
 ``forecast_crossing`` and ``lot_breach_prediction`` (sql/0021); also the reads of its own state.
+``forecast_decision`` is written by ``decision_store`` (re-exported here).
 
 Bulk rows (forecasts, crossings, lot predictions) go in by COPY inside the caller's transaction:
 a national cycle writes ~100,000 forecast rows, which row-by-row INSERTs would take seconds to
@@ -21,9 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from forecaster.backtest.scoring import Score
-from forecaster.decision import Decision, DecisionRule
+from forecaster.decision import Decision
+from forecaster.decision_store import load_decisions as load_decisions
+from forecaster.decision_store import save_decision as save_decision
 from forecaster.series import rows_frame
-from forecaster.threshold_crossing import Calibration
 
 WARM_START_FORMAT = 1
 """Version of the ``forecast_model.warm_start`` document: ``{k, m, sigma_obs, delta, beta}``
@@ -272,54 +274,6 @@ def prune(
     conn.execute(
         text("DELETE FROM forecast_run WHERE started_at < :before"),
         {"before": now - timedelta(days=run_days)},
-    )
-
-
-def load_decisions(conn: Connection) -> dict[str, DecisionRule]:
-    """The decision rule per indicator code chosen by the last applied backtest."""
-    rows = conn.execute(
-        text(
-            "SELECT indicator_code, rule, min_probability, consecutive, calibration_x,"
-            " calibration_y FROM forecast_decision"
-        )
-    ).all()
-    out = {}
-    for code, rule, p, k, xs, ys in rows:
-        calibration = Calibration(tuple(xs), tuple(ys)) if xs else None
-        out[code] = DecisionRule(rule, p, k, calibration)
-    return out
-
-
-def save_decision(
-    conn: Connection,
-    indicator_code: str,
-    rule: DecisionRule,
-    *,
-    false_alarm_budget: float,
-    backtest_id: int | None,
-) -> None:
-    cal = rule.calibration
-    conn.execute(
-        text(
-            "INSERT INTO forecast_decision (indicator_code, rule, min_probability, consecutive,"
-            " calibration_x, calibration_y, false_alarm_budget, backtest_id, chosen_at)"
-            " VALUES (:code, :rule, :p, :k, :xs, :ys, :budget, :bt, now())"
-            " ON CONFLICT (indicator_code) DO UPDATE SET rule = EXCLUDED.rule,"
-            " min_probability = EXCLUDED.min_probability, consecutive = EXCLUDED.consecutive,"
-            " calibration_x = EXCLUDED.calibration_x, calibration_y = EXCLUDED.calibration_y,"
-            " false_alarm_budget = EXCLUDED.false_alarm_budget,"
-            " backtest_id = EXCLUDED.backtest_id, chosen_at = now()"
-        ),
-        {
-            "code": indicator_code,
-            "rule": rule.rule,
-            "p": rule.min_probability,
-            "k": rule.consecutive,
-            "xs": list(cal.x) if cal else [],
-            "ys": list(cal.y) if cal else [],
-            "budget": false_alarm_budget,
-            "bt": backtest_id,
-        },
     )
 
 

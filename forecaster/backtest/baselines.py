@@ -151,8 +151,8 @@ BASELINES: dict[str, Forecaster] = {
     "seasonal_naive_168h": partial(seasonal_naive, season_hours=168),
     "linear_6h": partial(linear_extrapolation, window_hours=6),
 }
-"""The challengers the backtest runs, by name (its method names use these keys); production
-publishes Prophet only (docs/forecasting.md)."""
+"""The challengers the backtest runs, by name (its method names use these keys); the two
+seasonal-naive ones may become an indicator's warning champion (``decision.SEASONAL_NAIVE``)."""
 
 
 def static_deadline_rule(

@@ -120,7 +120,7 @@ def _thresholds(
 
 
 def _threshold_rows(result: IndicatorResult, replay: Replay) -> list[store.BacktestRow]:
-    chosen = f"prophet {result.chosen.name}" if result.chosen else None
+    chosen = result.chosen_score.method if result.chosen_score else None
     return [
         store.BacktestRow(
             "threshold", result.subject, "sample", s, s.method == chosen, replay.horizon_hours
@@ -147,9 +147,19 @@ def _indicator_block(result: IndicatorResult, replay: Replay) -> str:
         + to_markdown([score for _, score in result.rows])
         + _bands_block(result)
         + f"\nChosen ({budget}):"
-        f" **prophet {chosen.name}**, F1 {s.f1:.2f}, precision {s.precision:.2f},"
-        f" {s.false_alarm_episodes_per_site_week:.2f} false-alarm episodes per site-week.\n"
+        f" **{s.method}**, F1 {s.f1:.2f}, precision {s.precision:.2f},"
+        f" {s.false_alarm_episodes_per_site_week:.2f} false-alarm episodes per site-week"
+        f"{_why(result)}.\n"
     )
+
+
+def _why(result: IndicatorResult) -> str:
+    won = result.champion
+    if won is None:
+        return ""
+    factor = result.chosen.conformal_factor if result.chosen else None
+    widen = f"; Prophet's band widened x{factor:.2f} in production" if factor else ""
+    return f" ({won.reason}){widen}"
 
 
 def _bands_block(result: IndicatorResult) -> str:
@@ -247,6 +257,7 @@ def _save(
                     result.chosen,
                     false_alarm_budget=options["budget"],
                     backtest_id=backtest_id,
+                    chosen=result.champion,
                 )
     chosen = sum(result.chosen is not None for result in results)
     applied = (

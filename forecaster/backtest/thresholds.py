@@ -3,12 +3,14 @@ its incidents, or any real history in the database) or an external ``timestamp,v
 
 For each indicator, a sample of series (the busiest sites by default, where the simulator's
 incidents happen, plus the national rollup) is scored with every candidate decision rule on
-Prophet and with each baseline on the same origins; ``decision.choose`` picks the rule within
-the false-alarm budget and the Prophet cases give the calibration.
+Prophet and with each baseline on the same origins; ``decision.champion`` picks the rule within
+the false-alarm budget among Prophet's candidates and the seasonal-naive baselines (the
+champion), and the champion's own cases give the calibration.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -18,9 +20,9 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from forecaster.backtest import rules as rb
-from forecaster.backtest.conformal import BandCoverage, band_coverage
+from forecaster.backtest.conformal import BandCoverage, band_coverage, pooled
 from forecaster.backtest.scoring import Score
-from forecaster.decision import DecisionRule, choose
+from forecaster.decision import SEASONAL_NAIVE, Champion, DecisionRule, champion
 from forecaster.prophet.batch import FAST_CONFIG
 from forecaster.prophet.model import ProphetConfig
 from forecaster.series import forecastable_series, hour_floor, load_histories
@@ -59,6 +61,7 @@ class IndicatorResult:
     skipped_beyond: int = 0
     skipped_failed: int = 0
     bands: list[BandCoverage] = field(default_factory=list)  # Prophet's, per series
+    champion: Champion | None = None  # scores, runner-up and why ``chosen`` won
 
     @property
     def scored(self) -> int:
@@ -143,10 +146,19 @@ def score_indicator(
     if not prophet:
         return result  # a rule chosen from zero scored origins would be noise
     candidates = [(rule, s) for rule, s in rows if rule is not None]
-    chosen, result.chosen_score = choose(candidates, replay.false_alarm_budget)
-    result.chosen = DecisionRule(
-        chosen.rule, chosen.min_probability, chosen.consecutive, rb.calibration_of(prophet)
+    # Baselines compete on the same origins with the yhat rule they were scored with.
+    candidates += [
+        (DecisionRule(method=s.method), s) for _, s in rows if s.method in SEASONAL_NAIVE
+    ]
+    won = champion(candidates, replay.false_alarm_budget)
+    cases = prophet if won.rule.method == "prophet" else baselines[won.rule.method]
+    q = pooled(result.bands, subject).median_factor
+    result.chosen = replace(
+        won.rule,
+        calibration=rb.calibration_of(cases),
+        conformal_factor=q if math.isfinite(q) else None,
     )
+    result.chosen_score, result.champion = won.score, won
     return result
 
 

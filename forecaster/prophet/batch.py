@@ -1,4 +1,4 @@
-"""Fit and forecast many series per cycle on a process pool; one bad series never stops it.
+"""Fit and forecast many series per cycle on a process pool or Dask; one bad series never stops it.
 
 Budget: ~1,500 series every cycle within 5 minutes on 2 cores, i.e. <= 400 ms of CPU per
 series. The cheapest correct configuration, from the measurements in
@@ -42,16 +42,16 @@ docs/forecasting.md §6 and docs/benchmarks.md.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Hashable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from forecaster.errors import ForecastSkipped
+from forecaster.prophet.executors import Pool, open_pool
 from forecaster.prophet.model import (
     ProphetConfig,
     fit,
@@ -123,39 +123,78 @@ def fit_many(
     warm_starts: Mapping[Hashable, dict[str, Any]] | None = None,
     max_in_flight: int | None = None,
     start_method: str = "forkserver",
+    scheduler: str = "",
+    stall_timeout_s: float | None = None,
 ) -> dict[Hashable, SeriesResult]:
     """Forecast every ``(key, history)`` and return ``{key: SeriesResult}`` in input order.
 
     ``series`` may be a lazy generator (e.g. rows streamed from the database): at most
-    ``max_in_flight`` (default ``4 * workers``) histories are held at a time. ``workers <= 1``
-    runs in this process. The default start method is ``forkserver``, not ``fork``, because
-    forking a process that runs scheduler threads is unsafe. Like ``spawn``, it needs an
-    ``if __name__ == "__main__":`` guard in the calling script. Pool start measured 2.2 s
-    (spawn: 4.4 s). If a worker dies (``BrokenProcessPool``), the affected and all later series
-    are recorded as errors. Keys must be unique.
+    ``max_in_flight`` (default ``4 *`` the pool's parallelism) histories are held at a time.
+    ``workers <= 1`` without a ``scheduler`` runs in this process. The default start method is
+    ``forkserver``, not ``fork``, because forking a process that runs scheduler threads is
+    unsafe. Like ``spawn``, it needs an ``if __name__ == "__main__":`` guard in the calling
+    script. Pool start measured 2.2 s (spawn: 4.4 s). If a local worker dies
+    (``BrokenProcessPool``), the affected and all later series are recorded as errors.
+
+    ``scheduler`` (``Settings.dask_scheduler``) runs the fits on Dask instead
+    (``executors.open_pool``): same tasks, same results; a dead worker's series are retried
+    elsewhere, or recorded one by one as ``KilledWorker`` errors. ``stall_timeout_s``: when no
+    series finishes for that long (a cluster without workers), every unfinished series is
+    recorded as a ``TimeoutError`` and the rest are not run. Keys must be unique.
     """
     warm = warm_starts or {}
-    if workers <= 1:
+    if workers <= 1 and not scheduler:
         silence_stan_logging()
         return {k: forecast_one(k, df, cfg, horizon_hours, warm.get(k)) for k, df in series}
-    limit = max_in_flight or 4 * workers
-    results: dict[Hashable, SeriesResult] = {}
-    order: list[Hashable] = []
-    ctx = multiprocessing.get_context(start_method)
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-        pending: dict[Future[SeriesResult], Hashable] = {}
+    with open_pool(
+        workers, scheduler=scheduler, start_method=start_method, initializer=_init_worker
+    ) as pool:
+        batch = _Batch(pool, max_in_flight or 4 * pool.slots, stall_timeout_s)
         for key, history in series:
-            order.append(key)
-            if len(pending) >= limit:
-                _collect(wait(pending, return_when=FIRST_COMPLETED).done, pending, results)
-            try:
-                job = pool.submit(forecast_one, key, history, cfg, horizon_hours, warm.get(key))
-            except Exception as exc:  # a broken pool refuses new work
-                results[key] = SeriesResult(key, error=f"{type(exc).__name__}: {exc}")
-                continue
-            pending[job] = key
-        _collect(set(pending), pending, results)
-    return {key: results[key] for key in order}
+            batch.add(key, forecast_one, key, history, cfg, horizon_hours, warm.get(key))
+        return batch.finish()
+
+
+class _Batch:
+    """Submits with at most ``limit`` in flight; collects results and per-series errors."""
+
+    def __init__(self, pool: Pool, limit: int, stall_timeout_s: float | None) -> None:
+        self.pool, self.limit, self.stall = pool, limit, stall_timeout_s
+        self.pending: dict[Future[SeriesResult], Hashable] = {}
+        self.results: dict[Hashable, SeriesResult] = {}
+        self.order: list[Hashable] = []
+        self.stalled = False
+
+    def add(self, key: Hashable, fn: Callable[..., SeriesResult], *args: Any) -> None:
+        self.order.append(key)
+        if len(self.pending) >= self.limit:
+            self._collect_some()
+        if self.stalled:
+            self.results[key] = SeriesResult(key, error=f"TimeoutError: {self._stall_text()}")
+            return
+        try:
+            job = self.pool.submit(fn, *args)
+        except Exception as exc:  # a broken pool refuses new work
+            self.results[key] = SeriesResult(key, error=f"{type(exc).__name__}: {exc}")
+            return
+        self.pending[job] = key
+
+    def finish(self) -> dict[Hashable, SeriesResult]:
+        while self.pending and not self.stalled:
+            self._collect_some()
+        for job, key in self.pending.items():  # only left when stalled
+            job.cancel()
+            self.results[key] = SeriesResult(key, error=f"TimeoutError: {self._stall_text()}")
+        self.pending.clear()
+        return {key: self.results[key] for key in self.order}
+
+    def _collect_some(self) -> None:
+        done = wait(self.pending, timeout=self.stall, return_when=FIRST_COMPLETED).done
+        self.stalled = not done
+        _collect(done, self.pending, self.results)
+
+    def _stall_text(self) -> str:
+        return f"no series finished within {self.stall:g} s; not run"
 
 
 def _collect(
@@ -167,5 +206,5 @@ def _collect(
         key = pending.pop(job)
         try:
             results[key] = job.result()
-        except Exception as exc:  # e.g. BrokenProcessPool when a worker dies
+        except Exception as exc:  # BrokenProcessPool when a worker dies; KilledWorker on Dask
             results[key] = SeriesResult(key, error=f"{type(exc).__name__}: {exc}")

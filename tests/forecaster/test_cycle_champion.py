@@ -1,0 +1,137 @@
+"""The cycle publishes each indicator's warning from its champion, and widens stored bands by
+the decision's conformal factor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from forecaster import decision_store
+from forecaster.cycle import CycleOptions, run_cycle, widen
+from forecaster.decision import DecisionRule, decide
+
+END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
+NOW = END + pd.Timedelta(minutes=20)
+QIANWAN = "4202-QIANWAN"
+OPTIONS = CycleOptions(workers=1)
+THRESHOLD = 30.0
+# One spike a week, repeated exactly: the 168 h seasonal-naive projection crosses 30 at the
+# hour one week after the last spike, END + 29 h, with a zero-width band (probability 1).
+SPIKE_AT = END + pd.Timedelta(hours=29)
+
+
+def weekly_spikes() -> np.ndarray:
+    hours = pd.date_range(end=END - pd.Timedelta(hours=1), periods=14 * 24, freq="h")
+    spikes = {SPIKE_AT - pd.Timedelta(weeks=k) for k in (1, 2)}
+    return np.array([50.0 if h in spikes else 10.0 for h in hours])
+
+
+def add_forecast_rule(engine, indicator: str) -> None:
+    spec = {
+        "kind": "forecast",
+        "indicator": indicator,
+        "operator": ">",
+        "threshold": THRESHOLD,
+        "horizon_hours": 48,
+        "name": f"fc_{indicator}",
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO alert_rule (name, node_id, kind, level, indicator_code, severity,"
+                " override_policy, spec, origin_node_id, created_by, updated_by)"
+                " VALUES (:n, 'CN', 'forecast', 'site', :i, 'warning', 'tighten_only',"
+                " CAST(:spec AS jsonb), 'CN', 'test', 'test')"
+            ),
+            {"n": spec["name"], "i": indicator, "spec": json.dumps(spec)},
+        )
+
+
+def save_rule(engine, indicator: str, rule: DecisionRule) -> None:
+    with engine.begin() as conn:
+        decision_store.save_decision(
+            conn, indicator, rule, false_alarm_budget=1.0, backtest_id=None
+        )
+
+
+def crossing(engine, sid: int):
+    with engine.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT crossing_at, probability, lead_hours, rule FROM forecast_crossing"
+                " WHERE series_id = :s"
+            ),
+            {"s": sid},
+        ).one()
+
+
+def stored_forecast(engine, sid: int) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT ds, yhat, yhat_lower, yhat_upper FROM forecast_latest"
+                " WHERE series_id = :s ORDER BY ds"
+            ),
+            {"s": sid},
+        ).all()
+    frame = pd.DataFrame(rows, columns=["ds", "yhat", "yhat_lower", "yhat_upper"])
+    return frame.assign(ds=pd.to_datetime(frame["ds"], utc=True))
+
+
+def test_a_seasonal_naive_168h_champion_publishes_the_baselines_crossing(
+    engine, settings, write_hourly
+):
+    sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
+    add_forecast_rule(engine, "lots_on_site")
+    save_rule(engine, "lots_on_site", DecisionRule(method="seasonal_naive_168h"))
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    at, probability, lead, rule = crossing(engine, sid)
+    assert pd.Timestamp(at) == SPIKE_AT
+    assert (probability, rule) == (1.0, "seasonal_naive_168h")
+    assert lead == pytest.approx((SPIKE_AT - NOW) / pd.Timedelta(hours=1))
+    assert len(stored_forecast(engine, sid)) == 48  # Prophet stays the forecast of record
+
+
+def test_a_prophet_champion_publishes_prophets_crossing_as_before(engine, settings, write_hourly):
+    sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
+    add_forecast_rule(engine, "lots_on_site")
+    save_rule(engine, "lots_on_site", DecisionRule("edge"))
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    at, probability, _, rule = crossing(engine, sid)
+    expected = decide(
+        stored_forecast(engine, sid),
+        THRESHOLD,
+        "above",
+        DecisionRule("edge"),
+        origin=END - pd.Timedelta(hours=1),
+        now=NOW,
+    )
+    assert rule == "edge" and probability == pytest.approx(expected.probability)
+    assert (None if at is None else pd.Timestamp(at)) == expected.crossing_at
+
+
+def test_the_conformal_factor_widens_the_stored_band_by_exactly_that_factor(
+    engine, settings, write_hourly
+):
+    t = np.arange(14 * 24)
+    values = 100 + 10 * np.sin(2 * np.pi * t / 24) + np.random.default_rng(3).normal(0, 2, len(t))
+    plain = write_hourly(QIANWAN, "hazardous_lots_held", values, END)
+    widened = write_hourly(QIANWAN, "lots_on_site", values, END)
+    save_rule(engine, "lots_on_site", DecisionRule(conformal_factor=2.5))
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    a, b = stored_forecast(engine, plain), stored_forecast(engine, widened)
+    np.testing.assert_allclose(b["yhat"], a["yhat"], rtol=1e-9)
+    np.testing.assert_allclose(b["yhat_upper"] - b["yhat"], 2.5 * (a["yhat_upper"] - a["yhat"]))
+    np.testing.assert_allclose(b["yhat"] - b["yhat_lower"], 2.5 * (a["yhat"] - a["yhat_lower"]))
+
+
+def test_widening_keeps_a_count_band_at_zero_or_above():
+    fc = pd.DataFrame({"yhat": [1.0, 5.0], "yhat_lower": [0.0, 4.0], "yhat_upper": [3.0, 6.0]})
+    wide = widen(fc, 3.0)
+    assert wide["yhat_lower"].tolist() == [0.0, 2.0]
+    assert wide["yhat_upper"].tolist() == [7.0, 8.0]
+    assert widen(fc, None) is fc
