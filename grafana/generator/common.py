@@ -103,11 +103,6 @@ STATUS = thresholds((None, GREEN), (1, ORANGE), (2, RED), (3, GREY))
 # Hours left before a hazardous lot's storage deadline: past it, under a shift, enough.
 COUNTDOWN = thresholds((None, RED), (0, ORANGE), (8, GREEN))
 
-FORECAST_NOTE = (
-    "预测区间 Forecast band: the shaded band appears when the forecaster publishes its views "
-    "(columns forecast_lower and forecast_band = upper - lower, stacked)."
-)
-
 
 def severity_overrides() -> list[Json]:
     """Colours for the columns of `firing_by_severity_sql`: critical red, warning orange."""
@@ -117,23 +112,7 @@ def severity_overrides() -> list[Json]:
     ]
 
 
-def forecast_band_overrides() -> list[Json]:
-    """A shaded forecast band without fillBelowTo (its string value does not fit the schema's
-    object-typed override values): `forecast_lower` is stacked invisibly and `forecast_band`
-    (upper - lower) is stacked on it, so its fill spans lower..upper."""
-    band = {"mode": "normal", "group": "forecast"}
-    hidden = {"legend": True, "tooltip": True, "viz": False}
-    return [
-        override(
-            "forecast_lower",
-            custom_stacking=band,
-            color={"mode": "fixed", "fixedColor": "transparent"},
-            custom_hideFrom=hidden,
-        ),
-        override(
-            "forecast_band",
-            custom_stacking=band,
-            color={"mode": "fixed", "fixedColor": "rgba(31, 120, 193, 0.3)"},
-        ),
-        override("forecast", custom_lineStyle={"fill": "dash", "dash": [10, 10]}),
-    ]
+def unit_sql(column: str) -> str:
+    """An indicator's unit as a Grafana unit id; a unit Grafana lacks becomes a suffix."""
+    cases = " ".join(f"WHEN '{unit}' THEN '{grafana}'" for unit, grafana in UNITS.items())
+    return f"CASE {column} {cases} ELSE 'suffix: ' || {column} END"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grafana.generator.bands import with_band
 from grafana.generator.common import (
     COUNT_BAD,
     COUNT_WARN,
@@ -76,6 +77,7 @@ SITE_LEVEL = f"level = 'site' AND customs_id = ${{customs:sqlstring}} AND {OFFIC
 OFFICE_LEVEL = f"level = 'office' AND customs_id = ${{customs:sqlstring}} AND {OFFICE}"
 
 COMPARE_SQL = series_sql(SITE_LEVEL, "${indicator:sqlstring}", "node_label")
+CUSTOMS_TREND_SQL = series_sql("node_id = ${customs:sqlstring}", "${indicator:sqlstring}")
 
 TOTALS = {
     "在场危险品 hazardous held": "hazardous_lots_held",
@@ -118,6 +120,13 @@ def build() -> Json:
     board.add(timeseries(
         "各口岸对比 Sites compared: ${indicator}",
         "The indicator chosen above, per site.", COMPARE_SQL, "none"), 12, 9)  # fmt: skip
+    trend = timeseries(
+        "关区趋势 Customs trend: ${indicator}",
+        "The indicator chosen above for the whole customs.",
+        CUSTOMS_TREND_SQL,
+        "none",
+    )
+    board.add(with_band(trend, "${customs:sqlstring}", "${indicator:sqlstring}"), 12, 9)
     board.add(table(
         "临期与超期批次 Lots near or past deadline",
         "Hazardous lots past their warning point, soonest deadline first.", DEADLINE_SQL,

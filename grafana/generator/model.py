@@ -81,6 +81,7 @@ class Board:
     description: str
     tags: list[str]
     time_from: str = "now-24h"
+    time_to: str = "now"
     refresh: str = "1m"
     variables: list[Json] = field(default_factory=list)
     annotations: list[Json] = field(default_factory=list)
@@ -107,7 +108,7 @@ class Board:
             "timezone": "browser",
             "editable": False,
             "graphTooltip": 1,
-            "time": {"from": self.time_from, "to": "now"},
+            "time": {"from": self.time_from, "to": self.time_to},
             "refresh": self.refresh,
             "schemaVersion": SCHEMA_VERSION,
             "version": 1,

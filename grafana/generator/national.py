@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from grafana.generator.bands import with_band
 from grafana.generator.common import (
     COUNT_BAD,
     COUNT_WARN,
-    FORECAST_NOTE,
     NEUTRAL,
     STATUS,
     STATUS_TEXT,
     firing_by_severity_sql,
-    forecast_band_overrides,
     series_sql,
     severity_overrides,
 )
@@ -123,8 +122,7 @@ def build() -> Json:
     ]  # fmt: skip
     for title, unit, codes, description in trends:
         sql = series_sql("node_id = 'CN'", codes)
-        panel = timeseries(title, f"{description} {FORECAST_NOTE}", sql, unit,
-                           overrides=forecast_band_overrides())  # fmt: skip
+        panel = with_band(timeseries(title, description, sql, unit), "'CN'", codes)
         panel.update(timeFrom="7d", interval="1h")
         board.add(panel, 12, 9)
     return board.build()

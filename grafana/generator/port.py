@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from grafana.generator.bands import with_band
 from grafana.generator.common import (
     COUNT_BAD,
     COUNT_WARN,
@@ -23,7 +24,8 @@ from grafana.generator.model import (
 from grafana.generator.panels import colored, stat, table, timeseries
 
 UID = "qw-port"
-SITE = "node_id = ${site:sqlstring}"
+SITE_ID = "${site:sqlstring}"
+SITE = f"node_id = {SITE_ID}"
 
 VARIABLES = [
     query_variable(
@@ -98,6 +100,13 @@ FIGURES = {
 DWELL_LIMITS = thresholds((None, "green"), (84, ORANGE), (120, RED))
 
 
+def _trend(title: str, description: str, codes: tuple[str, ...], unit: str,
+           limits: Json | None = None) -> Json:  # fmt: skip
+    """The site's series of `codes` with their forecast band and rule thresholds."""
+    panel = timeseries(title, description, series_sql(SITE, codes), unit, limits=limits)
+    return with_band(panel, SITE_ID, codes)
+
+
 def build() -> Json:
     board = Board(
         UID,
@@ -120,43 +129,43 @@ def build() -> Json:
         "is red once the deadline has passed.", LOTS_SQL,
         overrides=[colored("距期限 hours to deadline", COUNTDOWN)]), 24, 9)  # fmt: skip
     board.row("滞留 Detention and dwell")
-    board.add(timeseries(
+    board.add(_trend(
         "危险品滞留 Hazardous detention",
         "Hazardous lots held, near deadline and overdue. The red line at 1: any overdue lot "
         "breaches the storage rules.",
-        series_sql(SITE, ("hazardous_lots_held", "hazardous_near_deadline",
-                                              "hazardous_overdue")),
+        ("hazardous_lots_held", "hazardous_near_deadline",
+         "hazardous_overdue"),
         "short", limits=thresholds((None, "green"), (1, RED))), 12, 9)  # fmt: skip
-    board.add(timeseries(
+    board.add(_trend(
         "危险品滞留时长 Hazardous dwell",
         "Longest and p90 time on site of held hazardous lots. Lines at 84 h and 120 h: the "
         "warning point and limit of the medium storage tier.",
-        series_sql(SITE, ("hazardous_dwell_max_hours",
-                                              "hazardous_dwell_p90_hours")),
+        ("hazardous_dwell_max_hours",
+         "hazardous_dwell_p90_hours"),
         "h", limits=DWELL_LIMITS), 12, 9)  # fmt: skip
     board.row("时效 Timeliness")
-    board.add(timeseries(
+    board.add(_trend(
         "通关与查验时效 Clearance and inspection time",
         "Declaration to release (p50, p90) and inspection duration (p50, p90) over lots "
         "finished in the 24 h before each point.",
-        series_sql(SITE, ("clearance_time_p50_hours",
-                                              "clearance_time_p90_hours",
-                                              "inspection_duration_p50_hours",
-                                              "inspection_duration_p90_hours")),
+        ("clearance_time_p50_hours",
+         "clearance_time_p90_hours",
+         "inspection_duration_p50_hours",
+         "inspection_duration_p90_hours"),
         "h"), 12, 9)  # fmt: skip
-    board.add(timeseries(
+    board.add(_trend(
         "吞吐 Throughput",
         "Lots arrived, released and removed in the hour before each point.",
-        series_sql(SITE, ("arrivals_per_hour", "releases_per_hour",
-                                              "removals_per_hour")),
+        ("arrivals_per_hour", "releases_per_hour",
+         "removals_per_hour"),
         "short"), 12, 9)  # fmt: skip
     board.row("数据质量 Feed health")
-    board.add(timeseries(
+    board.add(_trend(
         "数据到达 Event flow",
         "Events per hour, minutes since the last event (capped at 120) and the share of events "
         "received over 15 minutes late.",
-        series_sql(SITE, ("events_per_hour", "feed_silence_minutes",
-                                              "late_event_share")),
+        ("events_per_hour", "feed_silence_minutes",
+         "late_event_share"),
         "short"), 12, 8)  # fmt: skip
     board.add(table(
         "数据源 Station feeds", "Feeds the collector pulls for this site, and their health.",

@@ -2,7 +2,8 @@
 
 History comes from the simulator (collector.sim_runs.backfill) when it is there, otherwise from
 lots stored through the collector's ingest path; metrics are computed from it with the
-collector's own definitions. Alerts, feeds and deliveries are written directly (their writers
+collector's own definitions. Alerts, feeds, deliveries and the forecaster's rows
+(filled_forecasts.py) are written directly (their writers
 are other packages), with a few deterministic lots at the dashboards' default site so that every
 panel has something to show whatever the simulator drew.
 """
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, text
 from cargo_events import store
 from collector.events import CargoEvent
 from collector.rollup import backfill_metrics, metrics_cycle
+from tests.grafana.filled_forecasts import fill_forecasts
 
 DEFAULT_SITE, DEFAULT_CUSTOMS = "2201-YANGSHAN", "2200"
 OTHER_SITES = ("2202-WAIGAOQIAO", "5304-SHEKOU", "5316-YANTIAN", "4202-QIANWAN")
@@ -33,6 +35,7 @@ def fill(engine: Engine, now: datetime, days: int = 3, scale: float = 0.05) -> N
     metrics_cycle(engine, now)
     _add_alerts(engine, now)
     _add_deliveries(engine, now)
+    fill_forecasts(engine, now)
 
 
 def _simulate(engine: Engine, now: datetime, days: int, scale: float) -> bool:

@@ -70,13 +70,14 @@ class TimeRange:
 
 
 def parse_relative(text: str, now: datetime) -> datetime:
-    """`now`, `now-6h`, `now-30d` (the dashboard time picker's relative forms we use)."""
+    """`now`, `now-6h`, `now-30d`, `now+1d` (the time picker's relative forms we use)."""
     if text == "now":
         return now
-    match = re.fullmatch(r"now-(\d+)([smhdwMy])", text)
+    match = re.fullmatch(r"now([-+])(\d+)([smhdwMy])", text)
     if not match:
         raise ValueError(f"unsupported relative time {text!r}")
-    return now - timedelta(milliseconds=int(match.group(1)) * _UNIT_MS[match.group(2)])
+    offset = timedelta(milliseconds=int(match.group(2)) * _UNIT_MS[match.group(3)])
+    return now - offset if match.group(1) == "-" else now + offset
 
 
 @dataclass(frozen=True)

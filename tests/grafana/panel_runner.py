@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -213,16 +213,35 @@ class DashboardRun:
 
     def run_panels(self) -> None:
         for panel in iter_panels(self.dashboard):
-            width = round(panel["gridPos"]["w"] / 24 * SCREEN_WIDTH_PX)
-            max_points = int(panel.get("maxDataPoints") or width)
-            time_range = self.panel_range(panel)
-            for target in panel.get("targets", []):
-                fmt = target.get("format", "time_series")
-                source = f"panel {panel['id']} {panel.get('title', '')!r} {target['refId']}"
-                frame = self._run(source, target["rawSql"], fmt, max_points, panel.get("interval"),
-                                  time_range)  # fmt: skip
-                if fmt == "time_series":
-                    check_time_series(frame)
+            if panel.get("repeat"):
+                self.run_repeated(panel)
+            else:
+                self.run_panel(panel)
+
+    def run_panel(self, panel: dict[str, Any], copy: str = "") -> None:
+        width = round(panel["gridPos"]["w"] / 24 * SCREEN_WIDTH_PX)
+        max_points = int(panel.get("maxDataPoints") or width)
+        time_range = self.panel_range(panel)
+        for target in panel.get("targets", []):
+            fmt = target.get("format", "time_series")
+            source = f"panel {panel['id']}{copy} {panel.get('title', '')!r} {target['refId']}"
+            frame = self._run(source, target["rawSql"], fmt, max_points, panel.get("interval"),
+                              time_range)  # fmt: skip
+            if fmt == "time_series":
+                check_time_series(frame)
+
+    def run_repeated(self, panel: dict[str, Any]) -> None:
+        """A repeated panel runs once per selected value (every option when All is selected),
+        with the variable set to that one value, as Grafana's panel copies are."""
+        variable = self.variables[panel["repeat"]]
+        chosen = variable.value if isinstance(variable.value, list) else [variable.value]
+        values = variable.options if variable.is_all else chosen
+        for value in values:
+            self.variables[variable.name] = replace(
+                variable, value=[value] if variable.multi else value, text=value
+            )
+            self.run_panel(panel, f" [{variable.name}={value}]")
+        self.variables[variable.name] = variable
 
     def panel_range(self, panel: dict[str, Any]) -> TimeRange:
         """A panel's relative time override (`timeFrom: "7d"`) replaces the dashboard's range."""
