@@ -13,6 +13,7 @@ DEV_PORT ?= 55432
 LOCAL_DATABASE_URL := postgresql://postgres@127.0.0.1:$(DEV_PORT)/quaywatch
 LOCAL_ENV := .quaywatch/local.env
 TOKEN_FILE := $(DEV_DIR)/admin-token
+KEYS_FILE := $(DEV_DIR)/secret-keys
 
 .PHONY: help setup system venv db-up db-down migrate seed run test lint pytest bench dashboards dashboards-check clean
 
@@ -40,13 +41,15 @@ endif
 db-down: ## stop the local cluster
 	@bash scripts/pgcluster.sh stop $(DEV_DIR)
 
-migrate: db-up ## apply migrations and load reference data (and the local admin token)
+migrate: db-up ## apply migrations and load reference data (and the local admin token and key)
 	@mkdir -p $(DEV_DIR) .quaywatch
 	@test -s $(TOKEN_FILE) || (umask 077 && $(BIN)/python -c \
 		"import secrets; print('qw_' + secrets.token_urlsafe(32))" > $(TOKEN_FILE))
+	@test -s $(KEYS_FILE) || (umask 077 && $(BIN)/python -c \
+		"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())" > $(KEYS_FILE))
 ifndef DATABASE_URL
-	@printf '# Written by make: the local cluster of `make run`, used by .venv/bin/quaywatch.\nDATABASE_URL=%s\n' \
-		'$(LOCAL_DATABASE_URL)' > $(LOCAL_ENV)
+	@(umask 077 && printf '# Written by make: the local cluster of `make run`, used by .venv/bin/quaywatch.\nDATABASE_URL=%s\nQUAYWATCH_SECRET_KEYS=%s\n' \
+		'$(LOCAL_DATABASE_URL)' "$$(cat $(KEYS_FILE))" > $(LOCAL_ENV))
 endif
 	@DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DATABASE_URL)} $(QW) db upgrade
 	@DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DATABASE_URL)} QUAYWATCH_ADMIN_TOKEN_FILE=$(TOKEN_FILE) \
@@ -54,10 +57,31 @@ endif
 
 # The local demo accepts webhooks to 127.0.0.1 (a receiver on this machine); production keeps
 # QUAYWATCH_ALLOW_PRIVATE_URLS=false.
-run: migrate ## run the service with 14 days of simulated history and a live simulator
-	@DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DATABASE_URL)} $(QW) simulate backfill --days 14 --if-empty
-	@bash scripts/run-banner.sh "$(TOKEN_FILE)" "$${DATABASE_URL:-$(DEV_DIR)/data (PostgreSQL on 127.0.0.1:$(DEV_PORT))}"
-	@DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DATABASE_URL)} \
+# A local Grafana (only on the local cluster: the reader role's password is cluster-wide) is
+# configured in LOCAL_GRAFANA_DIR and started when a grafana binary is on PATH. grafana/ is not
+# installed (pyproject.toml), so its command runs through the checkout's python.
+# The first run's backfill: RUN_DAYS of history, metrics hourly for the last two days and every
+# RUN_OLDER_STEP_HOURS before (docs/deploy.md has the timings; RUN_DAYS=7 is faster).
+RUN_DAYS ?= 14
+RUN_OLDER_STEP_HOURS ?= 4
+LOCAL_GRAFANA_DIR := $(DEV_DIR)/grafana
+LOCAL_GRAFANA_HOME ?= /usr/share/grafana
+LOCAL_GRAFANA_PORT ?= 3000
+run: migrate ## run the service with RUN_DAYS (14) days of simulated history and a live simulator
+	@DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DATABASE_URL)} $(QW) simulate backfill --if-empty \
+		--days $(RUN_DAYS) --older-step-hours $(RUN_OLDER_STEP_HOURS)
+ifndef DATABASE_URL
+	@DATABASE_URL=$(LOCAL_DATABASE_URL) $(QW) grafana local-config $(LOCAL_GRAFANA_DIR) --port $(LOCAL_GRAFANA_PORT) >/dev/null
+endif
+	@bash scripts/run-banner.sh "$(TOKEN_FILE)" "$${DATABASE_URL:-$(DEV_DIR)/data (PostgreSQL on 127.0.0.1:$(DEV_PORT))}" "$(KEYS_FILE)" \
+		"$(if $(DATABASE_URL),,$(LOCAL_GRAFANA_DIR))" "$(LOCAL_GRAFANA_PORT)"
+	@grafana=$$(command -v grafana || command -v grafana-server || true); \
+	if [ -z "$(DATABASE_URL)" ] && [ -n "$$grafana" ]; then \
+		case "$$grafana" in */grafana) grafana="$$grafana server";; esac; \
+		$$grafana --config $(LOCAL_GRAFANA_DIR)/grafana.ini --homepath $(LOCAL_GRAFANA_HOME) \
+			>$(LOCAL_GRAFANA_DIR)/logs/stdout.log 2>&1 & trap "kill $$! 2>/dev/null" EXIT; \
+	fi; \
+	DATABASE_URL=$${DATABASE_URL:-$(LOCAL_DATABASE_URL)} QUAYWATCH_SECRET_KEYS_FILE=$(KEYS_FILE) \
 		QUAYWATCH_ALLOW_PRIVATE_URLS=$${QUAYWATCH_ALLOW_PRIVATE_URLS:-true} $(QW) run --simulate
 
 lint: venv ## ruff and mypy

@@ -56,6 +56,19 @@ def simulate() -> None:
     default=None,
     help="Write the hazardous-lot breach ground truth to this CSV.",
 )
+@click.option(
+    "--declarations/--no-declarations",
+    default=True,
+    show_default=True,
+    help="Also store the risk simulator's declarations (the risk queue's history).",
+)
+@click.option(
+    "--older-step-hours",
+    type=click.IntRange(1, 24),
+    default=1,
+    show_default=True,
+    help="Metrics of days before the last two every N hours (a faster first run).",
+)
 @pass_context
 def simulate_backfill(
     ctx: Context,
@@ -65,22 +78,49 @@ def simulate_backfill(
     end: str | None,
     if_empty: bool,
     truth: Path | None,
+    declarations: bool,
+    older_step_hours: int,
 ) -> None:
     """Simulate DAYS of national history into the database through the ingest path."""
+    import sys
+
     from tqdm import tqdm
 
-    from collector.sim_runs import backfill, database_is_empty, write_ground_truth
+    from collector.risk.simulator import RiskSimConfig
+    from collector.sim_runs import Progress, backfill, database_is_empty, write_ground_truth
     from collector.simulator import SimConfig
 
     if if_empty and not database_is_empty(ctx.engine):
         click.echo("events already present: skipping the simulated backfill")
         return
     cfg = SimConfig(seed=seed, scale=scale or ctx.settings.sim_scale)
-    with tqdm(unit=" events", desc="simulating", unit_scale=True) as bar:
-        result = backfill(ctx.engine, days, cfg, _when(end) if end else None, progress=bar.update)
+    # Bars only for a person watching: logs of tests and CI stay free of carriage returns.
+    quiet = not sys.stderr.isatty()
+    events = tqdm(unit=" events", desc="simulating", unit_scale=True, disable=quiet)
+    metrics: list[tqdm[None]] = []
+
+    def metrics_to_come(total: int) -> None:
+        events.close()
+        metrics.append(tqdm(total=total, unit=" times", desc="metrics", disable=quiet))
+
+    shown = Progress(events.update, lambda n: metrics[-1].update(n), metrics_to_come)
+    risk = RiskSimConfig() if declarations else None
+    try:
+        result = backfill(
+            ctx.engine,
+            days,
+            cfg,
+            _when(end) if end else None,
+            progress=shown,
+            risk=risk,
+            older_step=timedelta(hours=older_step_hours) if older_step_hours > 1 else None,
+        )
+    finally:
+        for bar in (events, *metrics):
+            bar.close()
     click.echo(
-        f"{result.events:,} events ({result.stored:,} new), metrics at "
-        f"{result.metric_times} times, in {result.seconds:.1f} s"
+        f"{result.events:,} events ({result.stored:,} new), {result.declarations:,} declarations,"
+        f" metrics at {result.metric_times} times, in {result.seconds:.1f} s"
     )
     if truth:
         click.echo(
@@ -107,11 +147,19 @@ def metrics() -> None:
 @click.option("--since", required=True, help="Start time (ISO 8601).")
 @click.option("--until", default=None, help="End time (default: now).")
 @click.option("--step-minutes", default=60, show_default=True)
+@click.option("--indicator", "code", default=None, help="Only this indicator (CODE).")
 @pass_context
-def metrics_backfill(ctx: Context, since: str, until: str | None, step_minutes: int) -> None:
-    """Recompute metrics for a past range (idempotent)."""
+def metrics_backfill(
+    ctx: Context, since: str, until: str | None, step_minutes: int, code: str | None
+) -> None:
+    """Recompute metrics for a past range (idempotent); --indicator: `indicators backfill`."""
     from collector.rollup import backfill_metrics
 
+    if code is not None:
+        click.get_current_context().invoke(
+            indicators_backfill, code=code, since=since, until=until, step_minutes=step_minutes
+        )
+        return
     end = _when(until) if until else datetime.now(UTC)
     result = backfill_metrics(ctx.engine, _when(since), end, timedelta(minutes=step_minutes))
     click.echo(f"recomputed {result.times} times, {result.points:,} points")

@@ -1,5 +1,6 @@
-"""Running the simulator: backfilling history through the ingest path, or feeding the HTTP API
-live, and exporting the ground truth of hazardous-lot breaches for forecaster backtests."""
+"""Running the simulator: backfilling history through the ingest paths, or feeding the HTTP API
+live (cargo events and declarations), and exporting the ground truth of hazardous-lot breaches
+for forecaster backtests."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from collector.events import EVENT_COLUMNS, EventRow
 from collector.org_hierarchy import OrgNode, read_org_nodes
+from collector.risk.simulator import RiskSimConfig
 from collector.rollup import backfill_metrics
 from collector.simulator import (
     SimConfig,
@@ -33,6 +35,12 @@ from quaywatch.db import raw_connection
 
 log = logging.getLogger(__name__)
 BATCH = 20_000
+DAY = timedelta(days=1)
+# The span a backfill computes at its full step whatever `older_step` says: what the dashboards
+# draw from minute points (docs/dashboards.md) and what the alert rules look back on.
+RECENT = timedelta(days=2)
+# Metric times per backfill_metrics call: two of its batches of 12, one for each of its workers.
+CHUNK = 24
 
 
 def sites() -> list[OrgNode]:
@@ -45,6 +53,17 @@ class BackfillResult:
     stored: int
     metric_times: int
     seconds: float
+    declarations: int = 0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Callbacks a caller may show: events stored, then metric times computed (each call gives
+    how many more), after the number of metric times to come."""
+
+    events: Callable[[int], None] | None = None
+    metrics: Callable[[int], None] | None = None
+    metric_total: Callable[[int], None] | None = None
 
 
 def database_is_empty(engine: Engine) -> bool:
@@ -58,11 +77,16 @@ def backfill(
     cfg: SimConfig,
     end: datetime | None = None,
     metric_step: timedelta = timedelta(hours=1),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | Progress | None = None,
+    risk: RiskSimConfig | None = None,
+    older_step: timedelta | None = None,
 ) -> BackfillResult:
     """Simulate `days` days up to `end` into the database through collector.store, then compute
-    the metrics for every step of that window. The incidents are placed relative to `end`."""
+    the metrics for every step of that window. The incidents are placed relative to `end`. With
+    `risk`, the risk simulator's declarations (ending at `end`) are stored and screened too; with
+    `older_step`, the metrics of days before the last two are computed at that coarser step."""
     began = time.perf_counter()
+    shown = progress if isinstance(progress, Progress) else Progress(events=progress)
     end = (end or datetime.now(UTC)).replace(microsecond=0)
     start = end - timedelta(days=days)
     cfg = (
@@ -75,17 +99,61 @@ def backfill(
         if len(pending) >= BATCH:
             stored += _save(engine, pending)
             received += len(pending)
-            if progress:
-                progress(len(pending))
+            if shown.events:
+                shown.events(len(pending))
             pending = []
     if pending:
         stored += _save(engine, pending)
         received += len(pending)
-        if progress:
-            progress(len(pending))
+        if shown.events:
+            shown.events(len(pending))
     _remember(engine, cfg, end)
-    metrics = backfill_metrics(engine, start + timedelta(days=1), end, metric_step)
-    return BackfillResult(received, stored, metrics.times, time.perf_counter() - began)
+    declared = _declare(engine, risk, end) if risk else 0
+    times = _metrics(engine, start + DAY, end, metric_step, shown, older_step)
+    return BackfillResult(received, stored, times, time.perf_counter() - began, declared)
+
+
+def _metrics(
+    engine: Engine,
+    since: datetime,
+    until: datetime,
+    step: timedelta,
+    shown: Progress,
+    older_step: timedelta | None = None,
+) -> int:
+    """backfill_metrics CHUNK times at a time, so that a caller can show how far it is; with
+    `older_step`, days before the last RECENT at that coarser step."""
+    boundary = max(since, until - RECENT) if older_step else since
+    spans = [(since, boundary - step, older_step or step), (boundary, until, step)]
+    spans = [(a, b, s) for a, b, s in spans if a <= b]
+    if shown.metric_total:
+        shown.metric_total(sum(int((b - a) / s) + 1 for a, b, s in spans))
+    times = 0
+    for first, last_of_span, every in spans:
+        at = first
+        while at <= last_of_span:
+            # Each call includes both ends: stop one step before the next chunk's first time.
+            last = min(at + (CHUNK - 1) * every, last_of_span)
+            done = backfill_metrics(engine, at, last, every).times
+            times += done
+            if shown.metrics:
+                shown.metrics(done)
+            at = last + every
+    return times
+
+
+def _declare(engine: Engine, risk: RiskSimConfig, end: datetime) -> int:
+    """Store (and so screen) the risk simulator's run: its references for the live traffic."""
+    from collector.risk.simulator import generate
+    from collector.risk.store import save_declarations
+
+    run = generate(risk, end)
+    for first in range(0, len(run.items), 5000):
+        with raw_connection(engine) as conn:
+            save_declarations(
+                conn, [d.as_row("sim", d.arrival) for d in run.items[first : first + 5000]]
+            )
+    return len(run.items)
 
 
 def _save(engine: Engine, rows: list[EventRow]) -> int:
@@ -143,8 +211,39 @@ def write_ground_truth(engine: Engine, path: Path) -> int:
     return count
 
 
+class LiveDeclarations:
+    """The risk simulator's world declaring live: `per_hour` declarations at random times, with
+    its anomalies injected at its rate per kind, so the risk queue fills as the events flow."""
+
+    def __init__(self, cfg: RiskSimConfig, per_hour: float, started: datetime) -> None:
+        from collector.risk.sim_anomalies import amenders
+        from collector.risk.simulator import _World
+
+        # The same seed gives the traders and products a backfill declared, so their usual
+        # traffic is not novel; ids carry the start time so a restart never reuses one.
+        self.world = _World(cfg, started)
+        self.world.amender_ids = amenders(self.world)
+        self.per_hour = per_hour
+        self.prefix = f"LIVE{started:%Y%m%d%H%M%S}-"
+        self._due = 0.0
+
+    def between(self, after: datetime, until: datetime) -> list[dict[str, Any]]:
+        from collector.risk.simulator import SimRun, _drain, _times, _traffic
+
+        # A fractional carry rather than a random count keeps the rate exact at short ticks.
+        self._due += self.per_hour * max(0.0, (until - after).total_seconds()) / 3600
+        count = int(self._due)
+        self._due -= count
+        _traffic(self.world, _times(self.world.rng, count, after, until), SimRun([], {}))
+        return [
+            {**d.as_json(), "declaration_id": self.prefix + d.declaration_id}
+            for d in _drain(self.world)
+        ]
+
+
 class LiveSimulator:
-    """Posts simulated events to the HTTP API as their time comes, in batches every tick."""
+    """Posts simulated events (and declarations) to the HTTP API as their time comes, in batches
+    every tick."""
 
     def __init__(
         self,
@@ -154,15 +253,23 @@ class LiveSimulator:
         anchor: datetime | None,
         history_days: int = 14,
         tick_s: float = 2.0,
+        declarations_per_hour: float = 360.0,
     ) -> None:
-        self.api_url = api_url.rstrip("/") + "/api/v1/events"
+        self.base_url = api_url.rstrip("/")
         self.token = token
         self.cfg = cfg
         self.anchor = anchor
         self.history_days = history_days
         self.tick_s = tick_s
         self.posted = 0
+        self.declarations_posted = 0
         self.failures = 0
+        self._declarations = (
+            LiveDeclarations(RiskSimConfig(), declarations_per_hour * cfg.speed, datetime.now(UTC))
+            if declarations_per_hour > 0
+            else None
+        )
+        self._pending: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._cache: dict[tuple[str, Any], Any] = {}
         self._session = requests.Session()
@@ -178,7 +285,16 @@ class LiveSimulator:
             rows = self._events_between(last, now)
             if rows and not self._post(rows):
                 continue  # keep `last`: the same window is retried next tick
+            self._declare(last, now)
             last = now
+
+    def _declare(self, after: datetime, until: datetime) -> None:
+        if self._declarations is None:
+            return
+        self._pending.extend(self._declarations.between(after, until))
+        if self._pending and self._send("/api/v1/declarations", self._pending):
+            self.declarations_posted += len(self._pending)
+            self._pending = []  # else kept: sent again with the next tick's
 
     def _events_between(self, after: datetime, until: datetime) -> list[EventRow]:
         first_day = (until - timedelta(days=self.history_days)).date()
@@ -208,19 +324,24 @@ class LiveSimulator:
             for row in rows
         ]
         for start in range(0, len(body), 5000):
-            try:
-                response = self._session.post(
-                    self.api_url,
-                    json=body[start : start + 5000],
-                    timeout=30,
-                    headers={"Authorization": f"Bearer {self.token}"},
-                )
-            except requests.RequestException as exc:
-                self.failures += 1
-                log.warning("live simulator: API unreachable (%s)", type(exc).__name__)
-                return False
-            if response.status_code >= 500:
-                self.failures += 1
+            if not self._send("/api/v1/events", body[start : start + 5000]):
                 return False
             self.posted += len(body[start : start + 5000])
+        return True
+
+    def _send(self, path: str, body: list[dict[str, Any]]) -> bool:
+        try:
+            response = self._session.post(
+                self.base_url + path,
+                json=body,
+                timeout=30,
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+        except requests.RequestException as exc:
+            self.failures += 1
+            log.warning("live simulator: API unreachable (%s)", type(exc).__name__)
+            return False
+        if response.status_code >= 500:
+            self.failures += 1
+            return False
         return True

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "collector.risk.commands",
     "forecaster.commands",
     "alerter.commands",
+    "grafana.local_config",  # run from the checkout only: grafana/ is not installed
 )
 
 

@@ -105,3 +105,25 @@ def test_a_backfill_goes_through_the_ingest_path_and_writes_ground_truth(engine,
     assert write_ground_truth(engine, path) == hazardous > 0
     rows = list(csv.DictReader(path.open()))
     assert {"lot_id", "deadline_at", "breached_at"} <= rows[0].keys()
+
+
+def test_a_backfill_command_stores_declarations_and_keeps_a_log_free_of_progress_bars(
+    settings, monkeypatch, engine
+):
+    from collector.commands import register
+    from tests.command_line import quaywatch_runner
+
+    run = quaywatch_runner(settings, monkeypatch, register)
+    result = run(
+        "simulate", "backfill", "--days", "4", "--scale", "0.01", "--end", "2026-04-05",
+        "--older-step-hours", "6",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # Hourly for the last two days (both ends), every 6 hours for the day before.
+    assert "metrics at 53 times" in result.output
+    assert "\r" not in result.output and "it/s" not in result.output
+    with engine.connect() as conn:
+        declared, flagged = conn.execute(
+            text("SELECT count(*), count(risk_score) FROM declaration")
+        ).one()
+    assert declared > 20_000 and flagged > 0
