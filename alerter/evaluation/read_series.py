@@ -21,9 +21,10 @@ from sqlalchemy.engine import Connection
 from alerter.evaluation.alert_state import Instance
 from alerter.evaluation.evaluate import breaching
 from alerter.evaluation.labels import Node, Target, World, node_labels, series_context
+from alerter.evaluation.learned_rate import learned_rule, read_rates
 from alerter.evaluation.observations import Observation
 from alerter.evaluation.read_lots import read_deadlines
-from alerter.rules.kinds import ForecastRule, NoDataRule, ThresholdRule
+from alerter.rules.kinds import AnyRule, ForecastRule, NoDataRule, ThresholdRule
 
 
 def series_observation(
@@ -103,10 +104,12 @@ class Scope:
         node: Node,
         value: float | None,
         context: Mapping[str, Any] | None = None,
+        rule: AnyRule | None = None,
     ) -> None:
+        """`rule` replaces the effective rule at the node (a learned no-data limit)."""
         observed = self.out[target.rule_id]
         observed.count += 1
-        rule = target.resolution.rule_at(node.path)
+        rule = rule or target.resolution.rule_at(node.path)
         quiet = value is not None and not breaching(rule, value, False)
         if quiet and node.node_id not in self.held.get(target.rule_id, ()):
             return
@@ -204,11 +207,16 @@ def _is(target: Target, check: str) -> bool:
 def _silence(conn: Connection, scope: Scope, now: datetime) -> None:
     # Any age: a stale silence value only means the silence is longer than it says.
     params = {"codes": ["feed_silence_minutes"], "oldest": datetime.min.replace(tzinfo=now.tzinfo)}
+    learned = any(
+        isinstance(t.rule, NoDataRule) and t.rule.expected == "learned" for _, t in _all(scope)
+    )
+    rates = read_rates(conn, now) if learned else {}
     for node_id, code, value, time in conn.execute(text(LATEST_SQL), params).all():
         minutes = value + max(0.0, (now - time).total_seconds() / 60)
         for target, node in scope.watchers(node_id, code):
             if _is(target, "feed_silence"):
-                scope.offer(target, node, minutes)
+                rule = learned_rule(target.resolution.rule_at(node.path), rates.get(node_id), now)
+                scope.offer(target, node, minutes, rule=rule)
 
 
 def _stale(conn: Connection, scope: Scope, now: datetime) -> None:

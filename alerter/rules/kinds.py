@@ -8,7 +8,9 @@ Four kinds share `RuleBase` (scope, severity, timing, labels, annotations, overr
   with at least ``min_probability`` (reads ``forecast_crossing``);
 - ``deadline``: a hazardous lot is within ``hours_before`` of its storage deadline, or its
   predicted breach probability reaches ``min_breach_probability`` (one instance per lot);
-- ``no_data``: a site stopped reporting, by its feed silence or by the age of its newest point.
+- ``no_data``: a site stopped reporting, by its feed silence or by the age of its newest point;
+  with ``expected: learned`` a feed silence fires only once a gap that long is improbable (below
+  ``max_probability``) under the site's own event rate at that hour of the week.
 
 Each kind has one *tunable* parameter that a descendant node may override (see inheritance.py):
 the threshold, ``hours_before`` or ``minutes``.
@@ -199,6 +201,10 @@ class NoDataRule(RuleBase):
     minutes: float = Field(gt=0, le=60 * 24 * 7)
     # stale_series: the indicator whose newest point counts (any of the node's when absent)
     indicator: str | None = Field(None, min_length=1, max_length=100)
+    # learned: `minutes` becomes the floor, stretched to the gap whose probability under the
+    # site's learned hourly rate is max_probability (a quiet port is quiet at night too)
+    expected: Literal["fixed", "learned"] = "fixed"
+    max_probability: float = Field(0.001, gt=0, lt=1)
 
     TUNABLE: ClassVar[str] = "minutes"
     DEFAULT_SUMMARY: ClassVar[str] = (
@@ -210,7 +216,10 @@ class NoDataRule(RuleBase):
         return "feed_silence_minutes" if self.check == "feed_silence" else self.indicator
 
     def condition(self) -> str:
-        return f"{self.check} > {self.minutes:g} min"
+        text = f"{self.check} > {self.minutes:g} min"
+        if self.expected == "learned":
+            text += f" and p < {self.max_probability:g} at the learned rate"
+        return text
 
 
 Rule = Annotated[
@@ -327,6 +336,8 @@ def semantic_problems(rule: AnyRule) -> list[tuple[str, str]]:
         problems.append(("level", "deadline rules watch lots, which are at sites: use site"))
     if isinstance(rule, NoDataRule) and rule.check == "feed_silence" and rule.indicator:
         problems.append(("indicator", "only a stale_series check reads an indicator"))
+    if isinstance(rule, NoDataRule) and rule.check == "stale_series" and rule.expected != "fixed":
+        problems.append(("expected", "only a feed_silence check learns an event rate"))
     return problems
 
 
