@@ -11,8 +11,9 @@ metrics cycle). Under an advisory lock, so one replica evaluates at a time, it:
    so a notification exists exactly when its state change does.
 
 A lost connection is not a rule's error: no savepoint survives it, so the cycle starts again
-once on a fresh connection, and if that fails too the result reports the outage (one warning,
-nothing saved) instead of an error on every rule.
+once on a fresh connection, and if that fails too the loss goes up as it is (nothing saved),
+never as an error on every rule: the scheduler's outage guard (quaywatch.db.Outage) logs one
+line for the whole outage, however many steps meet it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ class EvaluationResult:
     notifications: int = 0  # outbox rows written
     errors: dict[int, str] = field(default_factory=dict)
     duration_ms: float = 0.0
-    outage: str | None = None  # the database was unreachable: nothing evaluated or saved
 
 
 def evaluate_all(
@@ -69,15 +69,11 @@ def evaluate_all(
             saved = _evaluate_and_save(engine, now)
             break
         except DBAPIError as exc:
-            if not connection_lost(exc):
+            if not tries_left or not connection_lost(exc):
                 raise
-            if not tries_left:
-                outage = f"database unavailable: {_describe(exc)}"
-                log.warning("evaluation skipped: %s", outage)
-                return EvaluationResult(outage=outage)
-            log.info(
-                "evaluation lost its connection (%s); once more on a fresh one", _describe(exc)
-            )
+            # DEBUG: while the database is down this repeats every cycle; the outage guard
+            # already says so once.
+            log.debug("evaluation lost its connection (%s); once more on a fresh one", exc)
     if saved is None:
         return EvaluationResult(skipped=True)
     result = _summary(*saved, (perf_counter() - started) * 1000)
