@@ -68,6 +68,7 @@ def valid_bodies() -> dict[str, Any]:
             "target_matchers": [{"name": "alertname", "value": "DwellLong"}],
             "equal": ["site"],
         },
+        "/api/v1/tokens": {"name": "fuzzed station", "role": "station", "node_id": SITE},
     }
 
 
@@ -87,6 +88,7 @@ def existing_ids(client: FlaskClient, auth: dict[str, str]) -> dict[str, list[An
         "interval_id": [created("/api/v1/mute-intervals", "mute_interval_id")],
         "channel_id": [created("/api/v1/channels", "channel_id")],
         "inhibit_rule_id": [created("/api/v1/inhibit-rules", "inhibit_rule_id")],
+        "token_id": [created("/api/v1/tokens", "token_id")],
         "node_id": ["CN", "5300", SITE],
         "indicator": ["clearance_time_p90_hours"],
         "code": [created("/api/v1/indicators", "code"), "lots_on_site"],
