@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from alerter.delivery import store as delivery_store
+from alerter.delivery import config_store
 from alerter.delivery.channel_config import bot_key, validate
 from alerter.delivery.dispatch import dispatch_once, flush_groups, route_events
 from bench.common import bench_server, seeded_database, template_database
@@ -50,7 +50,7 @@ def _channel(engine: Engine, url: str, **fields: Any) -> int:
         **fields,
     }
     with engine.begin() as conn:
-        return delivery_store.create_channel(conn, values, "bench")
+        return config_store.create_channel(conn, values, "bench")
 
 
 def _events(engine: Engine, count: int, now: datetime) -> None:

@@ -30,10 +30,10 @@ from sqlalchemy import Engine
 from waitress.server import create_server
 
 from bench.common import bench_server, median, sa_url, seeded_database, template_database, timed
-from collector.risk.evaluation import evaluate
 from collector.risk.features import Thresholds
 from collector.risk.rescreen import rescreen
-from collector.risk.simulator import RiskSimConfig, SimDeclaration, SimRun, stream
+from collector.risk.simulation.evaluation import evaluate
+from collector.risk.simulation.simulator import RiskSimConfig, SimDeclaration, SimRun, stream
 from collector.risk.store import save_declarations
 from pgtest import PgServer
 from quaywatch.auth import create_token

@@ -86,7 +86,7 @@ def simulate_backfill(
 
     from tqdm import tqdm
 
-    from collector.risk.simulator import RiskSimConfig
+    from collector.risk.simulation.simulator import RiskSimConfig
     from collector.sim_runs import Progress, backfill, database_is_empty, write_ground_truth
     from collector.simulator import SimConfig
 
@@ -222,7 +222,8 @@ def lots_refold(ctx: Context, site_ids: tuple[str, ...]) -> None:
     """Rebuild lot state from the stored events, a site per transaction (safe while running)."""
     from tqdm import tqdm
 
-    from collector.store import known_sites, refold_site
+    from collector.lot_store import refold_site
+    from collector.store import known_sites
     from quaywatch.db import raw_connection
 
     with raw_connection(ctx.engine) as conn:

@@ -14,7 +14,7 @@ An event that omits a field says nothing about it: absence never erases. The sta
 therefore a function of the set of events, whatever order or batches they came in.
 
 `fold` builds a lot's visits from all of its events: the definition, and what a refold runs.
-Ingest (collector/store.py) merges each batch into the stored visits in SQL by the same rules,
+Ingest (collector/lot_store.py) merges each batch into the stored visits in SQL by the same rules,
 and hands a lot back to `fold` when a batch moves where its visits begin.
 """
 

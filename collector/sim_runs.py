@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from collector.events import EVENT_COLUMNS, EventRow
 from collector.org_hierarchy import OrgNode, read_org_nodes
-from collector.risk.simulator import RiskSimConfig
+from collector.risk.simulation.simulator import RiskSimConfig
 from collector.rollup import backfill_metrics
 from collector.simulator import (
     SimConfig,
@@ -144,7 +144,7 @@ def _metrics(
 
 def _declare(engine: Engine, risk: RiskSimConfig, end: datetime) -> int:
     """Store (and so screen) the risk simulator's run: its references for the live traffic."""
-    from collector.risk.simulator import generate
+    from collector.risk.simulation.simulator import generate
     from collector.risk.store import save_declarations
 
     run = generate(risk, end)
@@ -216,8 +216,8 @@ class LiveDeclarations:
     its anomalies injected at its rate per kind, so the risk queue fills as the events flow."""
 
     def __init__(self, cfg: RiskSimConfig, per_hour: float, started: datetime) -> None:
-        from collector.risk.sim_anomalies import amenders
-        from collector.risk.simulator import _World
+        from collector.risk.simulation.anomalies import amenders
+        from collector.risk.simulation.simulator import _World
 
         # The same seed gives the traders and products a backfill declared, so their usual
         # traffic is not novel; ids carry the start time so a restart never reuses one.
@@ -228,7 +228,7 @@ class LiveDeclarations:
         self._due = 0.0
 
     def between(self, after: datetime, until: datetime) -> list[dict[str, Any]]:
-        from collector.risk.simulator import SimRun, _drain, _times, _traffic
+        from collector.risk.simulation.simulator import SimRun, _drain, _times, _traffic
 
         # A fractional carry rather than a random count keeps the rate exact at short ticks.
         self._due += self.per_hour * max(0.0, (until - after).total_seconds()) / 3600

@@ -1,5 +1,6 @@
 """Delivery: outbox -> route -> group -> stages (silence, inhibit, mute) -> notifications.
 
-Writes channels, silences, mute intervals, groups and notifications (delivery.store); sending/
-sends them and records every attempt (delivery.sending.store).
+Writes channels, silences and mute intervals (delivery.config_store), groups and notifications
+(delivery.store); suppression/ holds why an alert is not sent (silences, inhibit rules, acks);
+sending/ sends the notifications and records every attempt (delivery.sending.store).
 """

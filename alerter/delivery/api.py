@@ -1,6 +1,6 @@
 """Delivery API under /api/v1: channels, test sends, deliveries, dead letters, groups.
 
-Writes through delivery.store (channels) and delivery.sending.store (requeued dead letters).
+Writes through delivery.config_store (channels) and delivery.sending.store (requeued dead letters).
 
 Silences and mute intervals are in ``silence_api``, nested in this blueprint. A token sees and
 changes only objects of nodes in its subtree; anything else answers 404, as if absent.
@@ -21,14 +21,14 @@ from sqlalchemy.engine import Connection
 from alerter.channels import CHANNEL_KINDS
 from alerter.channels.errors import DeliveryError
 from alerter.channels.http import check_url
-from alerter.delivery import reads, store
+from alerter.delivery import config_store, reads
 from alerter.delivery.channel_config import MASK, bot_key, masked, validate
-from alerter.delivery.inhibit_api import bp as inhibit_bp
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.metrics import install as install_metrics
 from alerter.delivery.probe import send_test
 from alerter.delivery.sending import store as sending_store
-from alerter.delivery.silence_api import bp as silence_bp
+from alerter.delivery.suppression.inhibit_api import bp as inhibit_bp
+from alerter.delivery.suppression.silence_api import bp as silence_bp
 from quaywatch.auth import require
 from quaywatch.http_api import (
     ID_MAX,
@@ -179,7 +179,7 @@ def create_channel() -> Any:
         values["node_id"] = own_node(conn, patch.node_id)
         _references(conn, patch, None)
         mutes = patch.mute_interval_ids or []
-        new_id = store.create_channel(conn, values, principal().name, mutes)
+        new_id = config_store.create_channel(conn, values, principal().name, mutes)
         row = _visible_channel(conn, new_id)
     log.info("channel %d (%s) created by %s", new_id, values["kind"], principal().name)
     return _shown(row), 201
@@ -199,9 +199,9 @@ def update_channel(channel_id: int) -> Any:
         if patch.node_id is not None:
             values["node_id"] = own_node(conn, patch.node_id)
         _references(conn, patch, channel_id)
-        store.update_channel(conn, channel_id, values, datetime.now(UTC))
+        config_store.update_channel(conn, channel_id, values, datetime.now(UTC))
         if patch.mute_interval_ids is not None:
-            store.set_channel_mutes(conn, channel_id, patch.mute_interval_ids)
+            config_store.set_channel_mutes(conn, channel_id, patch.mute_interval_ids)
         row = _visible_channel(conn, channel_id)
     return _shown(row)
 
@@ -219,7 +219,7 @@ def _merged_config(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
 def delete_channel(channel_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_channel(conn, channel_id)
-        store.delete_channel(conn, channel_id)
+        config_store.delete_channel(conn, channel_id)
     return "", 204
 
 

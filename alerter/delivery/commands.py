@@ -1,5 +1,5 @@
 """``quaywatch channels list|test|rotate-secrets|new-key``; writes a test send's attempt and
-re-encrypted channel secrets (through delivery.store).
+re-encrypted channel secrets (through delivery.secret_rotation).
 
 The lead's cli.main wires ``register`` like each package's commands module.
 """

@@ -23,16 +23,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from alerter.delivery import reads, store
-from alerter.delivery.acks import active_acks
+from alerter.delivery import config_store, reads, store
 from alerter.delivery.grouping import SentState, next_flush
-from alerter.delivery.inhibit_rules import enabled_rules, rule_sources
-from alerter.delivery.inhibition import InhibitRule, Source
 from alerter.delivery.routing import ChannelRoute, RoutableAlert, routes_for, routing_labels
 from alerter.delivery.sending.retry import RetryPolicy
 from alerter.delivery.sending.send_pass import send_due
-from alerter.delivery.silences import MuteInterval, Silence
 from alerter.delivery.stages import FlushContext, GroupAlert, run
+from alerter.delivery.suppression.acks import active_acks
+from alerter.delivery.suppression.inhibit_rules import enabled_rules, rule_sources
+from alerter.delivery.suppression.inhibition import InhibitRule, Source
+from alerter.delivery.suppression.silences import MuteInterval, Silence
 from quaywatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def _record_unreadable(conn: Connection, bad: Sequence[reads.Unreadable], now: d
     column, so their skipped rows are only logged (once, by reads)."""
     for skipped in bad:
         if skipped.table == "channel" and isinstance(skipped.row_id, int):
-            store.record_unreadable(conn, skipped.row_id, skipped.reason, now)
+            config_store.record_unreadable(conn, skipped.row_id, skipped.reason, now)
 
 
 def _latest_per_fingerprint(alerts: Sequence[RoutableAlert]) -> list[RoutableAlert]:

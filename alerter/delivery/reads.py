@@ -1,4 +1,4 @@
-"""Reads of the delivery tables, for dispatch and the API; writes nothing (delivery.store does).
+"""Reads of the delivery tables, for dispatch and the API; writes nothing (the stores do).
 
 API reads take ``root``, the node of the token asking, and return only rows owned by nodes in
 its subtree (``root = ANY (org_node.path)``): the boundary holds in both directions, a customs
@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection
 from alerter.delivery.channel_config import ChannelRecord, stored_secrets
 from alerter.delivery.matchers import describe
 from alerter.delivery.routing import ChannelRoute
-from alerter.delivery.silences import MuteInterval, Silence
 from alerter.delivery.stages import GroupAlert
+from alerter.delivery.suppression.silences import MuteInterval, Silence
 
 ROUTE_COLUMNS = (
     "c.channel_id, c.node_id, c.name, c.matchers, c.group_by, c.group_wait_s,"

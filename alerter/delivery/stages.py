@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from alerter.delivery.grouping import NOTHING, REPEAT, Decision, SentState, decide
-from alerter.delivery.inhibition import DEFAULT_RULES, InhibitRule, Source, inhibited_by
 from alerter.delivery.routing import ChannelRoute
-from alerter.delivery.silences import MuteInterval, Silence, silenced_by
+from alerter.delivery.suppression.inhibition import DEFAULT_RULES, InhibitRule, Source, inhibited_by
+from alerter.delivery.suppression.silences import MuteInterval, Silence, silenced_by
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def mute_time(ctx: FlushContext, alerts: list[GroupAlert]) -> list[GroupAlert]:
 
 def inhibit(ctx: FlushContext, alerts: list[GroupAlert]) -> list[GroupAlert]:
     """Drop firing alerts muted by a firing source alert (e.g. no data at the same node),
-    under ``ctx.rules``: dispatch passes the stored rules (delivery.inhibit_rules), which may
+    under ``ctx.rules``: dispatch passes the stored rules (delivery.suppression.inhibit_rules), which may
     be none at all; DEFAULT_RULES is only the default of a context built by hand."""
     kept = []
     for alert in alerts:

@@ -2,7 +2,7 @@
 
 For ``GET /alerts`` and the rule preview. The silences, inhibit rules and their sources,
 channels and mute intervals are read as dispatch reads them (``alerter.delivery.reads``,
-``alerter.delivery.inhibit_rules``), and the verdict comes from the dispatcher's own stages
+``alerter.delivery.suppression.inhibit_rules``), and the verdict comes from the dispatcher's own stages
 (``alerter.delivery.stages.alert_status``). The labels are the routing labels dispatch derives
 (``severity``, ``node``); a ``theme`` is seen only when the rule sets it as a label.
 """
@@ -18,10 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from alerter.delivery import reads
-from alerter.delivery.acks import active_acks
-from alerter.delivery.inhibit_rules import enabled_rules, rule_sources
 from alerter.delivery.routing import RoutableAlert, routes_for, routing_labels
 from alerter.delivery.stages import AlertStatus, GroupAlert, alert_status
+from alerter.delivery.suppression.acks import active_acks
+from alerter.delivery.suppression.inhibit_rules import enabled_rules, rule_sources
 
 
 @dataclass(frozen=True)

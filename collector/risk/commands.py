@@ -73,8 +73,8 @@ def rebuild_references(ctx: Context, since: str) -> None:
 @pass_context
 def simulate(ctx: Context, seed: int, warmup: int, count: int, anomaly_rate: float) -> None:
     """Store simulated declarations with injected anomalies; print precision and recall."""
-    from collector.risk.evaluation import evaluate
-    from collector.risk.simulator import RiskSimConfig, generate
+    from collector.risk.simulation.evaluation import evaluate
+    from collector.risk.simulation.simulator import RiskSimConfig, generate
     from collector.risk.store import save_declarations
     from quaywatch.db import raw_connection
 

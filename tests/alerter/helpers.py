@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from alerter.channels.message import fingerprint
-from alerter.delivery import store as config_store
+from alerter.delivery import config_store
 from alerter.delivery.channel_config import bot_key, validate
 from alerter.delivery.sending.retry import RetryPolicy
 from tests.fakes.im_server import ImServer

@@ -5,7 +5,8 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from collector.store import refold_site, save_events
+from collector.lot_store import refold_site
+from collector.store import save_events
 from quaywatch.db import raw_connection
 from tests.collector.test_concurrent_ingest import rows
 

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import text
 from waitress.server import create_server
 
-from collector.risk.simulator import RiskSimConfig
+from collector.risk.simulation.simulator import RiskSimConfig
 from collector.sim_runs import LiveDeclarations, LiveSimulator
 from collector.simulator import SimConfig
 from pgtest import free_port

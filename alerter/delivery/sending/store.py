@@ -1,12 +1,13 @@
 """Send-side writes: notification claims and states, delivery_attempt/_counter, channel_state.
 
 Also bot locks (advisory), the meta-alert sequence, and the fold of rate-limited notifications
-into a digest. With ``delivery.store``, the only writer of the tables in sql/0022. Claims use
-``FOR UPDATE SKIP LOCKED``, the claiming dispatcher's session (``claim_owner``, sending.owner)
-and a lease (``claimed_until`` + ``claim_token``): the claims of a replica that dies mid-send
-are freed as soon as its session is gone (``free_orphans``), those of one that hangs when its
-lease runs out; another one sends again, so delivery is at least once and the receiver can
-drop repeats by the notification id and idempotency key it is given.
+into a digest. With ``delivery.store`` and ``delivery.config_store``, the only writers of the
+tables in sql/0022. Claims use ``FOR UPDATE SKIP LOCKED``, the claiming dispatcher's session
+(``claim_owner``, sending.owner) and a lease (``claimed_until`` + ``claim_token``): the claims
+of a replica that dies mid-send are freed as soon as its session is gone (``free_orphans``),
+those of one that hangs when its lease runs out; another one sends again, so delivery is at
+least once and the receiver can drop repeats by the notification id and idempotency key it is
+given.
 """
 
 from __future__ import annotations

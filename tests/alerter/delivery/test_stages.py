@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alerter.delivery.grouping import SentState
-from alerter.delivery.inhibition import Source
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.routing import ChannelRoute
-from alerter.delivery.silences import MuteInterval, Silence
 from alerter.delivery.stages import STAGES, Ack, FlushContext, GroupAlert, alert_status, run
+from alerter.delivery.suppression.inhibition import Source
+from alerter.delivery.suppression.silences import MuteInterval, Silence
 from tests.alerter.helpers import T0
 
 PATH = ("CN", "3100", "3101", "3101-BEILUN")

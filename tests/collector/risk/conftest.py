@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from collector.events import TimePolicy
 from collector.risk.declarations import parse_declarations
-from collector.risk.simulator import RATES
+from collector.risk.simulation.simulator import RATES
 from collector.risk.store import SaveResult, save_declarations
 from quaywatch.db import raw_connection
 from tests.collector.helpers import select_all, select_one

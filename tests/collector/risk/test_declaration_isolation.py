@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from collector.events import TimePolicy
 from collector.risk.declarations import parse_declarations
-from collector.risk.simulator import RATES
+from collector.risk.simulation.simulator import RATES
 from collector.risk.store import save_declarations
 from conftest import make_token
 from quaywatch.db import raw_connection

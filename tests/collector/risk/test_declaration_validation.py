@@ -17,7 +17,7 @@ from collector.risk.declarations import (
     parse_declaration,
     parse_declarations,
 )
-from collector.risk.simulator import RATES
+from collector.risk.simulation.simulator import RATES
 
 
 def post(client, auth, items):

@@ -1,6 +1,6 @@
 """Silences and mute time intervals under /api/v1 (nested in ``delivery.api.bp``).
 
-Writes through delivery.store (silence, mute_interval).
+Writes through delivery.config_store (silence, mute_interval).
 
 A silence belongs to a node and mutes only alerts of that node's subtree; its author
 (``created_by``) is the calling token's name, never the body's: a body naming one is refused
@@ -18,9 +18,9 @@ from typing import Any
 from flask import Blueprint
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from alerter.delivery import reads, store
+from alerter.delivery import config_store, reads
 from alerter.delivery.matchers import Matcher
-from alerter.delivery.silences import DEFAULT_TZ, TimeInterval, check_timezone
+from alerter.delivery.suppression.silences import DEFAULT_TZ, TimeInterval, check_timezone
 from quaywatch.auth import require
 from quaywatch.http_api import (
     PAGE,
@@ -151,7 +151,7 @@ def create_silence() -> Any:
     }
     with app_engine().begin() as conn:
         values["node_id"] = own_node(conn, new.node_id)
-        silence_id = store.create_silence(conn, values, principal().name)
+        silence_id = config_store.create_silence(conn, values, principal().name)
         return _shown_silence(_visible_silence(conn, silence_id)), 201
 
 
@@ -171,7 +171,7 @@ def update_silence(silence_id: int) -> Any:
             values.get("starts_at") or current["starts_at"],
             values.get("ends_at") or current["ends_at"],
         )
-        store.update_silence(conn, silence_id, values, datetime.now(UTC))
+        config_store.update_silence(conn, silence_id, values, datetime.now(UTC))
         return _shown_silence(_visible_silence(conn, silence_id))
 
 
@@ -181,7 +181,7 @@ def update_silence(silence_id: int) -> Any:
 def expire_silence(silence_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_silence(conn, silence_id)
-        store.expire_silence(conn, silence_id, datetime.now(UTC))
+        config_store.expire_silence(conn, silence_id, datetime.now(UTC))
         return _shown_silence(_visible_silence(conn, silence_id))
 
 
@@ -214,7 +214,7 @@ def create_mute_interval() -> Any:
     values = new.model_dump(exclude={"node_id"})
     with unique("name", "a mute interval"), app_engine().begin() as conn:
         values["node_id"] = own_node(conn, new.node_id)
-        interval_id = store.create_mute_interval(conn, values)
+        interval_id = config_store.create_mute_interval(conn, values)
         return _visible_interval(conn, interval_id), 201
 
 
@@ -226,7 +226,7 @@ def update_mute_interval(interval_id: int) -> Any:
     values = body(MuteIntervalPatch).model_dump(exclude_unset=True)
     with unique("name", "a mute interval"), app_engine().begin() as conn:
         _visible_interval(conn, interval_id)
-        store.update_mute_interval(conn, interval_id, values, datetime.now(UTC))
+        config_store.update_mute_interval(conn, interval_id, values, datetime.now(UTC))
         return _visible_interval(conn, interval_id)
 
 
@@ -236,5 +236,5 @@ def update_mute_interval(interval_id: int) -> Any:
 def delete_mute_interval(interval_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_interval(conn, interval_id)
-        store.delete_mute_interval(conn, interval_id)
+        config_store.delete_mute_interval(conn, interval_id)
     return "", 204

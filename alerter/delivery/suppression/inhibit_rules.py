@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from alerter.delivery.inhibition import InhibitRule, Source, source_filter
 from alerter.delivery.matchers import all_match
 from alerter.delivery.reads import Unreadable, in_subtree, parse_each
+from alerter.delivery.suppression.inhibition import InhibitRule, Source, source_filter
 from alerter.rules.store import Actor, write_audit
 
 COLUMNS = (

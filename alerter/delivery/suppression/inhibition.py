@@ -2,7 +2,7 @@
 
 Alertmanager's ``inhibit_rules`` (source_matchers, target_matchers, equal;
 https://prometheus.io/docs/alerting/latest/configuration/#inhibit_rule), stored in the table
-``inhibit_rule`` (sql/0066, ``delivery.inhibit_rules``) and edited through
+``inhibit_rule`` (sql/0066, ``delivery.suppression.inhibit_rules``) and edited through
 ``/api/v1/inhibit-rules``. The rule we ship, seeded there as a national row: a site that
 stopped reporting (a ``kind="no_data"`` alert) mutes its own threshold and forecast alerts,
 which would otherwise fire or flap on stale numbers while the one alert that matters is

@@ -1,6 +1,6 @@
 """Inhibit rules under /api/v1/inhibit-rules (nested in ``delivery.api.bp``).
 
-Writes through delivery.inhibit_rules (inhibit_rule, and its audit_log rows).
+Writes through delivery.suppression.inhibit_rules (inhibit_rule, and its audit_log rows).
 
 A rule belongs to a node (the token's own by default, or one in its subtree) and applies only
 to alerts raised inside that node's subtree. A token sees and changes only the rules owned in
@@ -19,9 +19,9 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy.engine import Connection
 
-from alerter.delivery import inhibit_rules
-from alerter.delivery.inhibition import LABEL_NAME
 from alerter.delivery.matchers import Matcher
+from alerter.delivery.suppression import inhibit_rules
+from alerter.delivery.suppression.inhibition import LABEL_NAME
 from alerter.rules.store import Actor
 from quaywatch.auth import require
 from quaywatch.http_api import (

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alerter.delivery.dispatch import dispatch_once
-from alerter.delivery.inhibition import Source, inhibited_by
+from alerter.delivery.suppression.inhibition import Source, inhibited_by
 from tests.alerter.helpers import FAST, T0, emit
 
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from collector.metrics import compute
-from collector.risk.evaluation import evaluate, false_flag_rate
 from collector.risk.rescreen import rescreen
-from collector.risk.simulator import RiskSimConfig, SimRun, generate
+from collector.risk.simulation.evaluation import evaluate, false_flag_rate
+from collector.risk.simulation.simulator import RiskSimConfig, SimRun, generate
 from collector.risk.store import save_declarations
 from pgtest import PgServer
 from quaywatch.db import make_engine, raw_connection

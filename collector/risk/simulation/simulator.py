@@ -219,7 +219,7 @@ def _registration(world: _World, start: datetime, end: datetime) -> None:
 
 def _traffic(world: _World, times: list[datetime], run: SimRun | None) -> None:
     """Declarations at `times`; with a run, anomalies are injected and labelled in it."""
-    from collector.risk.sim_anomalies import inject
+    from collector.risk.simulation.anomalies import inject
 
     weights = [t.activity for t in world.traders]
     for at in times:
@@ -241,7 +241,7 @@ def _drain(world: _World) -> list[SimDeclaration]:
 
 def generate(cfg: RiskSimConfig = RiskSimConfig(), end: datetime | None = None) -> SimRun:
     """The whole run: warm-up, then the evaluation window with labelled anomalies."""
-    from collector.risk.sim_anomalies import amenders
+    from collector.risk.simulation.anomalies import amenders
 
     world = _World(cfg, end or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=8))
     split = world.start + cfg.span * 0.6
@@ -259,7 +259,7 @@ def stream(
 ) -> Iterator[SimRun]:
     """A run too big to hold, in time order: the registration pass, then `cfg.declarations`
     declarations over the span in chunks of `chunk`, each chunk a SimRun with its labels."""
-    from collector.risk.sim_anomalies import amenders
+    from collector.risk.simulation.anomalies import amenders
 
     world = _World(cfg, end or datetime.now(UTC).replace(microsecond=0) - timedelta(hours=8))
     first = world.start + cfg.span * 0.05

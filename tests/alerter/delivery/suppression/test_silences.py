@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from alerter.delivery import store as config_store
+from alerter.delivery import config_store
 from alerter.delivery.dispatch import dispatch_once
 from alerter.delivery.matchers import Matcher
-from alerter.delivery.silences import MuteInterval, Silence, TimeInterval
+from alerter.delivery.suppression.silences import MuteInterval, Silence, TimeInterval
 from tests.alerter.helpers import FAST, T0, emit
 
 BEILUN = ("CN", "3100", "3101", "3101-BEILUN")

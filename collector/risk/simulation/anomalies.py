@@ -14,10 +14,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from collector.risk.simulator import KINDS, ORIGINS, SimDeclaration, SimRun, Trader
+from collector.risk.simulation.simulator import KINDS, ORIGINS, SimDeclaration, SimRun, Trader
 
 if TYPE_CHECKING:
-    from collector.risk.simulator import _World
+    from collector.risk.simulation.simulator import _World
 
 _TRIES = 20
 ESTABLISHED = 50

@@ -10,9 +10,9 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from alerter.delivery.dispatch import dispatch_once
-from alerter.delivery.inhibit_rules import create, enabled_rules, rule_sources
-from alerter.delivery.inhibition import InhibitRule, source_filter
 from alerter.delivery.matchers import Matcher
+from alerter.delivery.suppression.inhibit_rules import create, enabled_rules, rule_sources
+from alerter.delivery.suppression.inhibition import InhibitRule, source_filter
 from alerter.evaluation.withheld import Candidate, statuses
 from alerter.rules.store import Actor
 from tests.alerter.helpers import FAST, T0, create_channel, emit

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from collector.risk.simulator import KINDS, SimRun
+from collector.risk.simulation.simulator import KINDS, SimRun
 
 _DIRECT = {
     "new_trader": "new_trader",
