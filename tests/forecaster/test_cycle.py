@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +7,7 @@ from sqlalchemy import text
 
 import forecaster.prophet.batch
 from forecaster.cycle import CycleOptions, run_cycle
+from tests.forecaster.helpers import add_forecast_rule
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
 NOW = END + pd.Timedelta(minutes=20)
@@ -21,27 +20,6 @@ def daily(n: int, amplitude: float, seed: int = 0) -> np.ndarray:
     t = np.arange(n)
     noise = np.random.default_rng(seed).normal(0, 0.3, n)
     return amplitude * np.sin(2 * np.pi * t / 24) + noise
-
-
-def add_forecast_rule(engine, indicator: str, threshold: float, horizon: float = 48) -> None:
-    spec = {
-        "kind": "forecast",
-        "indicator": indicator,
-        "operator": ">",
-        "threshold": threshold,
-        "horizon_hours": horizon,
-        "name": f"fc_{indicator}",
-    }
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO alert_rule (name, node_id, kind, level, indicator_code, severity,"
-                " override_policy, spec, origin_node_id, created_by, updated_by)"
-                " VALUES (:n, 'CN', 'forecast', 'site', :i, 'warning', 'tighten_only',"
-                " CAST(:spec AS jsonb), 'CN', 'test', 'test')"
-            ),
-            {"n": spec["name"], "i": indicator, "spec": json.dumps(spec)},
-        )
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ the decision's conformal factor."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +11,7 @@ from sqlalchemy import text
 from forecaster import decision_store
 from forecaster.cycle import CycleOptions, run_cycle, widen
 from forecaster.decision import DecisionRule, decide
+from tests.forecaster.helpers import add_forecast_rule
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
 NOW = END + pd.Timedelta(minutes=20)
@@ -28,27 +27,6 @@ def weekly_spikes() -> np.ndarray:
     hours = pd.date_range(end=END - pd.Timedelta(hours=1), periods=14 * 24, freq="h")
     spikes = {SPIKE_AT - pd.Timedelta(weeks=k) for k in (1, 2)}
     return np.array([50.0 if h in spikes else 10.0 for h in hours])
-
-
-def add_forecast_rule(engine, indicator: str) -> None:
-    spec = {
-        "kind": "forecast",
-        "indicator": indicator,
-        "operator": ">",
-        "threshold": THRESHOLD,
-        "horizon_hours": 48,
-        "name": f"fc_{indicator}",
-    }
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO alert_rule (name, node_id, kind, level, indicator_code, severity,"
-                " override_policy, spec, origin_node_id, created_by, updated_by)"
-                " VALUES (:n, 'CN', 'forecast', 'site', :i, 'warning', 'tighten_only',"
-                " CAST(:spec AS jsonb), 'CN', 'test', 'test')"
-            ),
-            {"n": spec["name"], "i": indicator, "spec": json.dumps(spec)},
-        )
 
 
 def save_rule(engine, indicator: str, rule: DecisionRule) -> None:
@@ -86,7 +64,7 @@ def test_a_seasonal_naive_168h_champion_publishes_the_baselines_crossing(
     engine, settings, write_hourly
 ):
     sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
-    add_forecast_rule(engine, "lots_on_site")
+    add_forecast_rule(engine, "lots_on_site", THRESHOLD)
     save_rule(engine, "lots_on_site", DecisionRule(method="seasonal_naive_168h"))
     run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
     at, probability, lead, rule = crossing(engine, sid)
@@ -98,7 +76,7 @@ def test_a_seasonal_naive_168h_champion_publishes_the_baselines_crossing(
 
 def test_a_prophet_champion_publishes_prophets_crossing_as_before(engine, settings, write_hourly):
     sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
-    add_forecast_rule(engine, "lots_on_site")
+    add_forecast_rule(engine, "lots_on_site", THRESHOLD)
     save_rule(engine, "lots_on_site", DecisionRule("edge"))
     run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
     at, probability, _, rule = crossing(engine, sid)

@@ -114,6 +114,7 @@ def list_inhibit_rules() -> Any:
 
 @bp.get("/inhibit-rules/<int:inhibit_rule_id>")
 @require("read")
+@query()
 def get_inhibit_rule(inhibit_rule_id: int) -> Any:
     with app_engine().connect() as conn:
         return _shown(_visible(conn, inhibit_rule_id))
@@ -121,6 +122,7 @@ def get_inhibit_rule(inhibit_rule_id: int) -> Any:
 
 @bp.post("/inhibit-rules")
 @require("rules:write")
+@query()
 @doc_body(CREATE_SCHEMA)
 def create_inhibit_rule() -> Any:
     new = body(InhibitRuleBody)
@@ -136,6 +138,7 @@ def create_inhibit_rule() -> Any:
 
 @bp.patch("/inhibit-rules/<int:inhibit_rule_id>")
 @require("rules:write")
+@query()
 @doc_body(inline_schema(InhibitRuleBody))
 def update_inhibit_rule(inhibit_rule_id: int) -> Any:
     patch = body(InhibitRuleBody)
@@ -150,6 +153,7 @@ def update_inhibit_rule(inhibit_rule_id: int) -> Any:
 
 @bp.delete("/inhibit-rules/<int:inhibit_rule_id>")
 @require("rules:write")
+@query()
 def delete_inhibit_rule(inhibit_rule_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible(conn, inhibit_rule_id)
