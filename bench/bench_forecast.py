@@ -196,7 +196,8 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
 
 def _lot_step(engine: Engine) -> tuple[float, float, int]:
     """The cycle's lot step alone: (seconds to load, learn and score; seconds to store; lots)."""
-    from forecaster import lot_risk, store
+    from forecaster import store
+    from forecaster.breach import lot_risk
 
     with engine.begin() as conn:
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from waitress.server import create_server
 from bench.bench_ingest import collector_path, sample_events
 from bench.common import bench_server, sa_url, seeded_database, template_database, timed
 from collector.events import EVENT_COLUMNS, EventRow
-from quaywatch.auth import create_token
+from quaywatch.security.auth import create_token
 from quaywatch.settings import Settings
 from quaywatch.web import create_app
 

@@ -36,8 +36,8 @@ from collector.risk.simulation.evaluation import evaluate
 from collector.risk.simulation.simulator import RiskSimConfig, SimDeclaration, SimRun, stream
 from collector.risk.store import save_declarations
 from pgtest import PgServer
-from quaywatch.auth import create_token
 from quaywatch.db import raw_connection
+from quaywatch.security.auth import create_token
 from quaywatch.settings import Settings
 from quaywatch.web import create_app
 

@@ -21,10 +21,10 @@ from collector.org_hierarchy import seed_org_tree  # noqa: E402
 from pgtest import PgServer  # noqa: E402
 from quaywatch.db import make_engine  # noqa: E402
 from quaywatch.migrations import upgrade  # noqa: E402
-from quaywatch.secret_box import generate_key  # noqa: E402
+from quaywatch.security.secret_box import generate_key  # noqa: E402
 from quaywatch.settings import Secret, Settings  # noqa: E402
 
-# Channel secrets are sealed at rest (quaywatch/secret_box.py): one key for a benchmark run.
+# Channel secrets are sealed at rest (quaywatch/security/secret_box.py): one key for a benchmark run.
 BENCH_KEYS = Secret(generate_key())
 # Benchmarks measure a durable server: fsync and synchronous commit stay on.
 BENCH_OPTIONS = "-c timescaledb.max_background_workers=0 -c max_wal_size=4GB"

@@ -10,10 +10,11 @@ from sqlalchemy import text
 
 from collector.events import CONFLICT_REASON, CargoEvent, FieldError, TimePolicy, parse_items
 from collector.store import save_events
-from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body
+from quaywatch.http.request_body import request_items
+from quaywatch.http.support import (
     Param,
     bad_arg,
     in_subtree,
@@ -23,15 +24,14 @@ from quaywatch.http_api import (
     principal,
     query,
 )
-from quaywatch.openapi import body
-from quaywatch.request_body import request_items
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine, app_settings, app_telemetry, batch_answer
 
 bp = Blueprint("collector", __name__, url_prefix="/api/v1")
 
 
 def read_batch(noun: str) -> tuple[list[Any], list[FieldError]]:
-    """The request's items (JSON array or NDJSON, decoded strictly by quaywatch.request_body)
+    """The request's items (JSON array or NDJSON, decoded strictly by quaywatch.http.request_body)
     within the batch limit, and the NDJSON lines that failed as item errors; shared by every
     batch ingest route."""
     items, line_errors = request_items()

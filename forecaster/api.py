@@ -1,6 +1,6 @@
 """The forecaster's HTTP reads: latest forecasts, predicted threshold crossings, lot breach
 predictions, and the warning champion per indicator. Every route needs the ``read`` scope;
-series routes show only the token's subtree (quaywatch.http_api: the token's node in the
+series routes show only the token's subtree (quaywatch.http.support: the token's node in the
 node's ``org_node.path``), decisions are national (one per indicator) and visible to all."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Any
 from flask import Blueprint, request
 from sqlalchemy import text
 
-from quaywatch.auth import require
 from quaywatch.errors import ApiError
-from quaywatch.http_api import NODE, Param, float_arg, jsonable, node_arg, query, visible_node
+from quaywatch.http.support import NODE, Param, float_arg, jsonable, node_arg, query, visible_node
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("forecaster", __name__, url_prefix="/api/v1")

@@ -31,9 +31,10 @@ import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from forecaster import lot_risk, store
+from forecaster import store
 from forecaster.backtest.baselines import seasonal_naive
-from forecaster.decision import DEFAULT_RULE, Decision, DecisionRule, decide
+from forecaster.breach import lot_risk
+from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide
 from forecaster.errors import ForecastSkipped
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from sqlalchemy import Engine
 
-from forecaster.decision import Decision
+from forecaster.crossings.decision import Decision
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -104,7 +104,7 @@ def plot_series(
     """Fit the series as the cycle would at ``at`` (default: now), plot it with every threshold
     its rules watch plus ``thresholds``, and what happened after ``at`` when the database has
     it. Returns the decisions drawn. Raises ``LookupError`` for an unknown series."""
-    from forecaster.decision import DEFAULT_RULE, decide
+    from forecaster.crossings.decision import DEFAULT_RULE, decide
     from forecaster.prophet.batch import FAST_CONFIG
     from forecaster.prophet.model import fit, predict
     from forecaster.series import forecastable_series, hour_floor, load_histories

@@ -22,9 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from forecaster.backtest.scoring import Score
-from forecaster.decision import Decision
-from forecaster.decision_store import load_decisions as load_decisions
-from forecaster.decision_store import save_decision as save_decision
+from forecaster.crossings.decision import Decision
+from forecaster.crossings.decision_store import load_decisions as load_decisions
+from forecaster.crossings.decision_store import save_decision as save_decision
 from forecaster.series import rows_frame
 
 WARM_START_FORMAT = 1

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from forecaster.threshold_crossing import Direction
+from forecaster.crossings.threshold_crossing import Direction
 
 _DIRECTION = "CASE WHEN r.spec ->> 'operator' IN ('<', '<=') THEN 'below' ELSE 'above' END"
 

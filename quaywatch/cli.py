@@ -100,7 +100,7 @@ def db_seed(ctx: Context) -> None:
     """Load the org tree, storage limits and indicator catalogue (idempotent)."""
     from collector.metrics import ensure_series, seed_indicators
     from collector.org_hierarchy import seed_org_tree
-    from quaywatch.auth import create_token
+    from quaywatch.security.auth import create_token
 
     with ctx.engine.begin() as conn:
         nodes = seed_org_tree(conn)
@@ -176,7 +176,7 @@ def tokens() -> None:
 def _expiry_option(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> timedelta | None:
-    from quaywatch.auth import parse_expiry
+    from quaywatch.security.auth import parse_expiry
 
     try:
         return parse_expiry(value) if value is not None else None
@@ -200,7 +200,7 @@ def tokens_create(
     ctx: Context, name: str, role: str, node_id: str, expires_in: timedelta | None
 ) -> None:
     """Create a token; it is printed once and only its hash is stored."""
-    from quaywatch.auth import create_token
+    from quaywatch.security.auth import create_token
 
     expires_at = datetime.now(UTC) + expires_in if expires_in else None
     with ctx.engine.begin() as conn:
@@ -219,7 +219,7 @@ def tokens_list(ctx: Context, node_id: str) -> None:
     """Tokens of a subtree: id, name, role, node, created, last used, expires, state.
 
     Token values are never shown: only their hashes are stored."""
-    from quaywatch.auth import list_tokens
+    from quaywatch.security.auth import list_tokens
 
     with ctx.engine.connect() as conn:
         rows = list_tokens(conn, node_id)
@@ -238,7 +238,7 @@ def tokens_list(ctx: Context, node_id: str) -> None:
 @pass_context
 def tokens_revoke(ctx: Context, token_id: int) -> None:
     """Revoke a token by id; requests with it are refused from then on."""
-    from quaywatch.auth import revoke_token
+    from quaywatch.security.auth import revoke_token
 
     with ctx.engine.begin() as conn:
         row = revoke_token(conn, token_id, "CN")

@@ -52,7 +52,7 @@ def _status(engine: Engine) -> dict[str, Any]:
 def _simulator(settings: Settings, engine: Engine, speed: float) -> Any:
     from collector.sim_runs import LiveSimulator, remembered_config
     from collector.simulator import SimConfig
-    from quaywatch.auth import create_token
+    from quaywatch.security.auth import create_token
 
     cfg, anchor = remembered_config(engine, SimConfig(scale=settings.sim_scale, speed=speed))
     with engine.begin() as conn:

@@ -17,8 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from quaywatch.db import Outage, make_engine
 from quaywatch.errors import ApiError
+from quaywatch.http.request_body import is_json, request_json
 from quaywatch.optional import import_optional
-from quaywatch.request_body import is_json, request_json
 from quaywatch.settings import Settings
 
 # Each package contributes a blueprint; a package that is not installed is simply absent.
@@ -29,7 +29,7 @@ BLUEPRINTS = (
     "alerter.api:bp",
     "alerter.delivery.api:bp",
     "collector.risk.api:bp",
-    "quaywatch.tokens_api:bp",
+    "quaywatch.security.tokens_api:bp",
 )
 
 
@@ -72,7 +72,7 @@ def create_app(
         module = import_optional(module_name)
         if module is not None:
             app.register_blueprint(getattr(module, attr))
-    from quaywatch.openapi import bp as openapi_bp
+    from quaywatch.http.openapi import bp as openapi_bp
 
     app.register_blueprint(openapi_bp)
     return app
@@ -188,7 +188,7 @@ def _register_errors(app: Flask) -> None:
 
     @app.before_request
     def refuse_loose_json() -> None:
-        # One strict check of every JSON body before any view runs (see quaywatch.request_body);
+        # One strict check of every JSON body before any view runs (see quaywatch.http.request_body);
         # NDJSON is checked line by line by the batch reader instead.
         if request.method in ("POST", "PUT", "PATCH") and is_json(request.content_type or ""):
             request_json()

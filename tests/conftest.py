@@ -11,11 +11,11 @@ from sqlalchemy import Engine
 
 from pgtest import PgServer
 from quaywatch.db import make_engine
-from quaywatch.secret_box import generate_key
+from quaywatch.security.secret_box import generate_key
 from quaywatch.settings import Secret, Settings
 from quaywatch.web import create_app
 
-# Channel secrets are encrypted at rest (quaywatch/secret_box.py): one key for the session, in
+# Channel secrets are encrypted at rest (quaywatch/security/secret_box.py): one key for the session, in
 # the environment too, so subprocesses (a dispatcher, the service) open what tests sealed.
 SECRET_KEYS = os.environ.setdefault("QUAYWATCH_SECRET_KEYS", generate_key())
 
@@ -94,7 +94,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 def make_token(engine: Engine, role: str = "admin", node_id: str = "CN") -> str:
-    from quaywatch.auth import create_token
+    from quaywatch.security.auth import create_token
 
     with engine.begin() as conn:
         return create_token(conn, f"test {role}@{node_id}", role, node_id)

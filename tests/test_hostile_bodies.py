@@ -19,7 +19,7 @@ from api_objects import existing_ids, valid_bodies
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from quaywatch.openapi import build_document
+from quaywatch.http.openapi import build_document
 
 EXAMPLES = 150  # per route, besides the fixed @example bodies
 BATCH_ROUTES = {"/api/v1/events", "/api/v1/declarations"}

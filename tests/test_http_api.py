@@ -1,4 +1,4 @@
-"""quaywatch.http_api: every blueprint parses query arguments, pages and bodies the same way."""
+"""quaywatch.http.support: every blueprint parses query arguments, pages and bodies the same way."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 import pytest
 from flask import Blueprint, request
 
-from quaywatch.http_api import query_params
-from quaywatch.openapi import build_document
+from quaywatch.http.openapi import build_document
+from quaywatch.http.support import query_params
 from quaywatch.web import create_app
 from tests.alerter.helpers import create_channel
 
@@ -176,7 +176,7 @@ def test_every_route_that_reads_query_arguments_declares_them_in_the_document(ap
             if set(in_query) != {p.name for p in declared}:
                 missing.append((rule.endpoint, method))
             assert all("type" in p["schema"] for p in in_query.values())
-    assert undeclared == [], "add @query(...) (quaywatch.http_api) to these views"
+    assert undeclared == [], "add @query(...) (quaywatch.http.support) to these views"
     assert missing == []
 
 

@@ -17,7 +17,7 @@ from schemathesis.checks import ALL_CHECKS
 from schemathesis.constants import NOT_SET
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
-from quaywatch.openapi import SUCCESS, build_document
+from quaywatch.http.openapi import SUCCESS, build_document
 
 # Examples per operation, valid and negative data together: 78 operations x 50 take about
 # 145 s on a 2-core machine (x 80: about 210 s), which keeps the whole suite near 13 minutes;
@@ -160,7 +160,7 @@ def test_a_nested_body_model_is_referenced_from_components(settings, engine):
     from flask import Blueprint
     from pydantic import BaseModel
 
-    from quaywatch.openapi import body
+    from quaywatch.http.openapi import body
     from quaywatch.web import create_app
 
     class Inner(BaseModel):

@@ -1,4 +1,4 @@
-"""Strict request bodies (quaywatch.request_body): what the client sent is taken exactly as sent
+"""Strict request bodies (quaywatch.http.request_body): what the client sent is taken exactly as sent
 or refused with a 400 naming why, on every route; 404s name nothing the client did not ask for."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from conftest import make_token
 from quaywatch.errors import ApiError
-from quaywatch.request_body import (
+from quaywatch.http.request_body import (
     MAX_DEPTH,
     BodyError,
     LineError,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from quaywatch.secret_box import SecretBox, SecretBoxError, generate_key
+from quaywatch.security.secret_box import SecretBox, SecretBoxError, generate_key
 
 
 def test_the_first_key_seals_and_every_key_opens():

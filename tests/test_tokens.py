@@ -61,7 +61,7 @@ def test_a_token_never_mints_one_broader_than_itself_or_outside_its_subtree(clie
 
 
 def test_the_role_order_is_enforced_in_the_store(engine):
-    from quaywatch.auth import Principal, may_grant
+    from quaywatch.security.auth import Principal, may_grant
 
     station = Principal(1, "s", "station", "5300")
     assert may_grant(station, "viewer") and may_grant(station, "station")

@@ -29,8 +29,8 @@ from alerter.delivery.probe import send_test
 from alerter.delivery.sending import store as sending_store
 from alerter.delivery.suppression.inhibit_api import bp as inhibit_bp
 from alerter.delivery.suppression.silence_api import bp as silence_bp
-from quaywatch.auth import require
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.support import (
     ID_MAX,
     PAGE,
     Param,
@@ -52,7 +52,7 @@ from quaywatch.http_api import (
     time_arg,
     unique,
 )
-from quaywatch.openapi import body as doc_body
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine, app_settings
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ channel of that kind needs. Its ``SecretStr`` fields (the bot URL, signing secre
 token) are stored apart from the rest, are write-only through the API, and are shown masked:
 ``https://oapi.dingtalk.com/********`` for a URL, ``********`` for the others.
 
-At rest they are sealed (``quaywatch.secret_box``, sql/0064) with the keys the connection's
+At rest they are sealed (``quaywatch.security.secret_box``, sql/0064) with the keys the connection's
 engine carries: ``seal`` for the store's writes, ``stored_secrets`` for every read. A row
 written before sql/0064 keeps its plain ``secrets`` and reads as it did (legacy) until
 ``quaywatch channels rotate-secrets`` seals it.
@@ -27,7 +27,7 @@ from alerter.channels.base import Channel, ChannelConfig
 from alerter.channels.errors import DeliveryError, Outcome
 from alerter.channels.http import HttpClient
 from quaywatch.errors import ApiError
-from quaywatch.secret_box import ENGINE_OPTION, VARIABLE, SecretBox, SecretBoxError
+from quaywatch.security.secret_box import ENGINE_OPTION, VARIABLE, SecretBox, SecretBoxError
 
 MASK = "********"
 

@@ -70,7 +70,7 @@ def rotate_secrets(ctx: Context) -> None:
     already under the first key are left alone. Exits 1 if a row opens with no key.
     """
     from alerter.delivery import secret_rotation
-    from quaywatch.secret_box import SecretBox, SecretBoxError
+    from quaywatch.security.secret_box import SecretBox, SecretBoxError
 
     try:
         box = SecretBox(ctx.settings.secret_keys)
@@ -93,6 +93,6 @@ def rotate_secrets(ctx: Context) -> None:
 @channels.command("new-key")
 def new_key() -> None:
     """Print a new Fernet key for QUAYWATCH_SECRET_KEYS (put it first, then rotate-secrets)."""
-    from quaywatch.secret_box import generate_key
+    from quaywatch.security.secret_box import generate_key
 
     click.echo(generate_key())

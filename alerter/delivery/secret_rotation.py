@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from quaywatch.secret_box import SecretBox, SecretBoxError
+from quaywatch.security.secret_box import SecretBox, SecretBoxError
 
 
 @dataclass

@@ -12,22 +12,23 @@ from typing import Any
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from alerter.evaluation import reads, store
+from alerter.evaluation import store
 from alerter.evaluation.alert_state import State
 from alerter.evaluation.backtest import BacktestError, run_backtest
 from alerter.evaluation.evaluate import evaluate
 from alerter.evaluation.labels import Target, load_world
 from alerter.evaluation.notify_sim import Timing
-from alerter.evaluation.read_series import observe
+from alerter.evaluation.reads import alerts as reads
+from alerter.evaluation.reads.series import observe
 from alerter.evaluation.withheld import Candidate, statuses
 from alerter.rules.access import actor, filtered_page, parse_draft, stored_rule, visible_rule
 from alerter.rules.durations import Duration
 from alerter.rules.inheritance import Override, resolve
 from alerter.rules.kinds import AnyRule, rule_json_schema
 from alerter.rules.reads import load_overrides
-from quaywatch.auth import require
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body
+from quaywatch.http.support import (
     PAGE,
     Param,
     field_problem,
@@ -37,7 +38,7 @@ from quaywatch.http_api import (
     query,
     validated,
 )
-from quaywatch.openapi import body
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("alerts", __name__)

@@ -24,8 +24,8 @@ from alerter.evaluation.alert_state import Instance, Transition
 from alerter.evaluation.evaluate import evaluate
 from alerter.evaluation.labels import Target, load_world
 from alerter.evaluation.notify_sim import AlertEvent, Timing, simulate
-from alerter.evaluation.read_history import Frames, Window, choose_window
-from alerter.evaluation.read_history import frames as build_frames
+from alerter.evaluation.reads.history import Frames, Window, choose_window
+from alerter.evaluation.reads.history import frames as build_frames
 from alerter.rules.inheritance import Override, resolve
 from alerter.rules.kinds import AnyRule, NoDataRule
 

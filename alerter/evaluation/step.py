@@ -33,8 +33,8 @@ from alerter.evaluation import store
 from alerter.evaluation.alert_state import Instance
 from alerter.evaluation.evaluate import Outcome, evaluate, evaluate_error, resolve_gone
 from alerter.evaluation.labels import Target, World, load_world
-from alerter.evaluation.read_series import Observed, observe
-from alerter.evaluation.reads import load_instances, rule_health
+from alerter.evaluation.reads.alerts import load_instances, rule_health
+from alerter.evaluation.reads.series import Observed, observe
 from alerter.rules import reads
 from alerter.rules.inheritance import Override, resolve
 from alerter.rules.kinds import KINDS, AnyRule, RuleError, parse_rule

@@ -1,7 +1,7 @@
 """Which rules a token sees and may change, rule bodies checked against the org tree, and the
 filtered list pages of the rules and alerts APIs. Writes no table.
 
-Shared HTTP pieces are in quaywatch.http_api.
+Shared HTTP pieces are in quaywatch.http.support.
 A token sees the rules at nodes in its subtree (editable) and those of its ancestors
 (read-only: they reach into its subtree); a sibling's rules are a 404.
 """
@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from alerter.evaluation.reads import rule_status
+from alerter.evaluation.reads.alerts import rule_status
 from alerter.rules import reads
 from alerter.rules.kinds import AnyRule, RuleError, level_problem, parse_rule
 from alerter.rules.reads import StoredRule
 from alerter.rules.store import Actor
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.support import (
     bad_arg,
     bool_arg,
     filters,
@@ -34,7 +34,7 @@ from quaywatch.http_api import (
 )
 from quaywatch.web import app_engine
 
-# The typed filters of the rule, alert and history lists (quaywatch.http_api.filters): a bad
+# The typed filters of the rule, alert and history lists (quaywatch.http.support.filters): a bad
 # value is a 400 naming it, never a database error.
 TYPED_FILTERS: dict[str, Callable[[str], object]] = {
     "rule_id": lambda name: int_arg(name, high=2**31 - 1),  # an int column

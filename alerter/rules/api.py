@@ -26,9 +26,9 @@ from alerter.rules.access import (
 from alerter.rules.effective import effective_rules
 from alerter.rules.inheritance import Override, check_new_override
 from alerter.rules.kinds import AnyRule, Policy, rule_json_schema
-from quaywatch.auth import require
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body
+from quaywatch.http.support import (
     PAGE,
     Param,
     field_problem,
@@ -43,7 +43,7 @@ from quaywatch.http_api import (
     require_in_subtree,
     validated,
 )
-from quaywatch.openapi import body
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("rules", __name__)

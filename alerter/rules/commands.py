@@ -23,7 +23,7 @@ def rules() -> None:
 @pass_context
 def rules_list(ctx: Context, node_id: str, kind: str | None) -> None:
     """Show the rules of a subtree (and of its ancestors) as a table."""
-    from alerter.evaluation.reads import rule_health
+    from alerter.evaluation.reads.alerts import rule_health
     from alerter.rules import reads
     from alerter.rules.kinds import RuleError, parse_rule
 

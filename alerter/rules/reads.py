@@ -1,7 +1,7 @@
 """Reads of the rule tables: alert_rule, alert_rule_override and audit_log; writes none.
 
 ``rules.store`` does the writes; the instance, history and health reads are in
-``alerter.evaluation.reads``.
+``alerter.evaluation.reads.alerts``.
 
 Visibility is part of every list: ``root`` is the caller's org node, and only rows whose node
 lies in root's subtree come back (``:root = ANY (org_node.path)``).

@@ -22,9 +22,8 @@ from collector.indicators.spec import IndicatorSpec
 from collector.indicators.store import NATIONAL, apply_spec
 from collector.metric_definitions import BY_CODE
 from quaywatch.audit import write_audit
-from quaywatch.auth import require
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.support import (
     PAGE,
     Param,
     field_problem,
@@ -38,6 +37,7 @@ from quaywatch.http_api import (
     require_in_subtree,
     validated,
 )
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("indicators", __name__, url_prefix="/api/v1")

@@ -1,7 +1,7 @@
 """Import CSV or NDJSON files, streaming; writes only through the kind's store function.
 
 Lines are read one at a time (CSV header names are field names, empty cells are absent), decoded
-strictly (quaywatch.request_body.loads; bytes that are not UTF-8 are that line's error), parsed
+strictly (quaywatch.http.request_body.loads; bytes that are not UTF-8 are that line's error), parsed
 and stored in batches through the kind's parser and store (collector.intake.contract), the same
 ingest path as pushes. A bad line is reported with its line number and never costs the good ones.
 """
@@ -24,7 +24,7 @@ from collector.events import FieldError, TimePolicy
 from collector.intake.contract import Context, ItemKind, Parser, RowT, item_errors
 from collector.store import known_sites
 from quaywatch.db import raw_connection
-from quaywatch.request_body import BodyError, loads
+from quaywatch.http.request_body import BodyError, loads
 from quaywatch.settings import Settings
 
 _UNDECODED = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bad bytes

@@ -21,10 +21,10 @@ from collector.risk.api_rules import actor, rules_bp
 from collector.risk.declarations import Declaration, load_rates, parse_indexed
 from collector.risk.features import FEATURES
 from collector.risk.store import save_declarations
-from quaywatch.auth import require
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body as documented
+from quaywatch.http.support import (
     NODE,
     PAGE,
     Param,
@@ -41,7 +41,7 @@ from quaywatch.http_api import (
     query,
     time_arg,
 )
-from quaywatch.openapi import body as documented
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine, batch_answer
 
 bp = Blueprint("risk", __name__, url_prefix="/api/v1")

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from collector.risk import queue, rules
 from collector.risk.rules import Actor
-from quaywatch.auth import require
 from quaywatch.errors import ApiError
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body as documented
+from quaywatch.http.support import (
     PAGE,
     body,
     inline_schema,
@@ -30,7 +30,7 @@ from quaywatch.http_api import (
     query,
     visible_node,
 )
-from quaywatch.openapi import body as documented
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 rules_bp = Blueprint("risk_rules", __name__)

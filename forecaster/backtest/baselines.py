@@ -22,8 +22,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from forecaster.crossings.threshold_crossing import interval_z
 from forecaster.errors import ForecastSkipped
-from forecaster.threshold_crossing import interval_z
 
 Forecaster = Callable[[pd.DataFrame, int], pd.DataFrame]
 

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
 
-from forecaster import lot_risk
 from forecaster.backtest.scoring import HOUR, Score, median_lead_gain, score_deadline_warnings
+from forecaster.breach import lot_risk
+from forecaster.breach.storage_deadlines import DwellModel, fit_dwell
 from forecaster.prophet.batch import FAST_CONFIG, fit_many
 from forecaster.series import forecastable_series, hour_floor, load_histories, rows_frame
-from forecaster.storage_deadlines import DwellModel, fit_dwell
 
 STATIC = "static: warn_fraction of the limit"
 STATIC_12H = "static: 12 h before deadline"

@@ -23,11 +23,16 @@ import pandas as pd
 from forecaster.backtest import conformal
 from forecaster.backtest.baselines import BASELINES
 from forecaster.backtest.scoring import HOUR, Score, origins
-from forecaster.decision import CANDIDATES, DecisionRule
+from forecaster.crossings.decision import CANDIDATES, DecisionRule
+from forecaster.crossings.threshold_crossing import (
+    Calibration,
+    Direction,
+    calibrate,
+    step_probabilities,
+)
 from forecaster.errors import ForecastError
 from forecaster.prophet.batch import FAST_CONFIG, fit_many
 from forecaster.prophet.model import ProphetConfig
-from forecaster.threshold_crossing import Calibration, Direction, calibrate, step_probabilities
 
 Forecaster = Callable[[pd.DataFrame, int], pd.DataFrame]
 BASELINE_RULE = DecisionRule("yhat")

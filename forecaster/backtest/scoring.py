@@ -28,10 +28,10 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
+from forecaster.breach.storage_deadlines import DwellModel, score_lots
+from forecaster.crossings.threshold_crossing import Direction, Rule, first_crossing
 from forecaster.errors import ForecastError
 from forecaster.prophet.model import ProphetConfig, fit, predict
-from forecaster.storage_deadlines import DwellModel, score_lots
-from forecaster.threshold_crossing import Direction, Rule, first_crossing
 
 Forecaster = Callable[[pd.DataFrame, int], pd.DataFrame]
 HOUR = pd.Timedelta(hours=1)

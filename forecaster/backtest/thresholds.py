@@ -22,11 +22,11 @@ from sqlalchemy import Engine, text
 from forecaster.backtest import rules as rb
 from forecaster.backtest.conformal import BandCoverage, band_coverage, pooled
 from forecaster.backtest.scoring import Score
-from forecaster.decision import SEASONAL_NAIVE, Champion, DecisionRule, champion
+from forecaster.crossings.decision import SEASONAL_NAIVE, Champion, DecisionRule, champion
+from forecaster.crossings.threshold_crossing import Direction
 from forecaster.prophet.batch import FAST_CONFIG
 from forecaster.prophet.model import ProphetConfig
 from forecaster.series import forecastable_series, hour_floor, load_histories
-from forecaster.threshold_crossing import Direction
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from forecaster.crossings.threshold_crossing import interval_z
 from forecaster.errors import ForecastSkipped, ModelFormatError
 from forecaster.holidays import holidays_overlapping
 from forecaster.prophet.speedups import components, fast_backend, fast_prophet
-from forecaster.threshold_crossing import interval_z
 
 FORMAT_VERSION = 1
 _READABLE_VERSIONS = frozenset({1})

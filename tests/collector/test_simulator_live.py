@@ -15,7 +15,7 @@ from collector.risk.simulation.simulator import RiskSimConfig
 from collector.sim_runs import LiveDeclarations, LiveSimulator
 from collector.simulator import SimConfig
 from pgtest import free_port
-from quaywatch.auth import create_token
+from quaywatch.security.auth import create_token
 from quaywatch.web import create_app
 from tests.waiting import wait_for
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from conftest import make_token
-from forecaster import decision_store
 from forecaster.backtest.scoring import Score
-from forecaster.decision import Champion, DecisionRule
+from forecaster.crossings import decision_store
+from forecaster.crossings.decision import Champion, DecisionRule
 
 QIANWAN = "4202-QIANWAN"
 

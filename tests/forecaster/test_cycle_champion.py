@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from forecaster import decision_store
+from forecaster.crossings import decision_store
+from forecaster.crossings.decision import DecisionRule, decide
 from forecaster.cycle import CycleOptions, run_cycle, widen
-from forecaster.decision import DecisionRule, decide
 from tests.forecaster.helpers import add_forecast_rule
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")

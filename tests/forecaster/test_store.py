@@ -7,8 +7,8 @@ from sqlalchemy import text
 
 from forecaster import store
 from forecaster.backtest.scoring import Score
-from forecaster.decision import DecisionRule
-from forecaster.threshold_crossing import Calibration
+from forecaster.crossings.decision import DecisionRule
+from forecaster.crossings.threshold_crossing import Calibration
 
 NOW = datetime(2026, 4, 10, 10, 20, tzinfo=UTC)
 SITE = "4202-QIANWAN"

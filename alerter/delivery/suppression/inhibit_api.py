@@ -23,8 +23,8 @@ from alerter.delivery.matchers import Matcher
 from alerter.delivery.suppression import inhibit_rules
 from alerter.delivery.suppression.inhibition import LABEL_NAME
 from alerter.rules.store import Actor
-from quaywatch.auth import require
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.support import (
     PAGE,
     body,
     field_problem,
@@ -38,7 +38,7 @@ from quaywatch.http_api import (
     query,
     unique,
 )
-from quaywatch.openapi import body as doc_body
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("inhibit_rules", __name__)

@@ -21,8 +21,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from alerter.delivery import config_store, reads
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.suppression.silences import DEFAULT_TZ, TimeInterval, check_timezone
-from quaywatch.auth import require
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.support import (
     PAGE,
     body,
     field_problem,
@@ -35,7 +35,7 @@ from quaywatch.http_api import (
     query,
     unique,
 )
-from quaywatch.openapi import body as doc_body
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("silences", __name__)

@@ -15,7 +15,7 @@ from alerter.delivery.commands import register
 from alerter.delivery.dispatch import dispatch_once
 from quaywatch.cli import Context
 from quaywatch.db import make_engine
-from quaywatch.secret_box import SecretBox, generate_key
+from quaywatch.security.secret_box import SecretBox, generate_key
 from quaywatch.settings import Secret
 from quaywatch.web import create_app
 from tests.alerter.helpers import FAST, SECRET, T0, TOKEN, create_channel, emit, rows

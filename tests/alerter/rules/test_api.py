@@ -308,7 +308,7 @@ def test_numbers_that_cannot_be_compared_or_stored_are_refused(client, auth):
     response = client.post(
         "/api/v1/rules", data=body, content_type="application/json", headers=auth
     )
-    # NaN is not JSON: quaywatch.request_body refuses the body before the rule is parsed.
+    # NaN is not JSON: quaywatch.http.request_body refuses the body before the rule is parsed.
     assert response.status_code == 400
     assert response.json["errors"] == [{"field": "body", "reason": "NaN is not a JSON number"}]
     assert client.get("/api/v1/rules/99999999999", headers=auth).status_code == 404

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.backtest import deadlines as db
-from forecaster.storage_deadlines import fit_dwell
+from forecaster.breach.storage_deadlines import fit_dwell
 from tests.forecaster.helpers import LATER_STAGE_TIMES
 
 T0 = pd.Timestamp("2026-04-10", tz="UTC")

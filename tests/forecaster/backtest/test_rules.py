@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.backtest import rules as rb
-from forecaster.decision import DecisionRule
+from forecaster.crossings.decision import DecisionRule
 
 T0 = pd.Timestamp("2026-04-01")
 H = pd.Timedelta(hours=1)

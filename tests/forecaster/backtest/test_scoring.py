@@ -19,7 +19,7 @@ from forecaster.backtest.scoring import (
     score_deadline_warnings,
     to_markdown,
 )
-from forecaster.storage_deadlines import fit_dwell
+from forecaster.breach.storage_deadlines import fit_dwell
 
 T0 = pd.Timestamp("2025-06-02 00:00")
 H = pd.Timedelta(hours=1)

@@ -18,8 +18,8 @@ from sqlalchemy.engine import Connection
 from alerter.evaluation.alert_state import fingerprint
 from alerter.evaluation.labels import Node, Target, World
 from alerter.evaluation.observations import Observation, instance_labels
-from alerter.evaluation.read_lots import deadline_observation
-from alerter.evaluation.read_series import best_crossing, best_observation, series_observation
+from alerter.evaluation.reads.lots import deadline_observation
+from alerter.evaluation.reads.series import best_crossing, best_observation, series_observation
 from alerter.rules.kinds import AnyRule, DeadlineRule, ForecastRule, NoDataRule, ThresholdRule
 
 Frames = Iterator[tuple[datetime, list[Observation]]]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from forecaster.backtest.scoring import Score
-from forecaster.decision import CANDIDATES, DecisionRule, champion
+from forecaster.crossings.decision import CANDIDATES, DecisionRule, champion
 
 
 def scored(method: str, episodes: int, tp: int = 8) -> Score:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.storage_deadlines import LEVELS, fit_dwell, score_lots
+from forecaster.breach.storage_deadlines import LEVELS, fit_dwell, score_lots
 
 NOW = pd.Timestamp("2025-06-10 12:00")
 SITES, CLASSES, STAGES = (

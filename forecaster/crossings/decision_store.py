@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from forecaster.backtest.scoring import Score
-from forecaster.decision import Champion, DecisionRule
-from forecaster.threshold_crossing import Calibration
+from forecaster.crossings.decision import Champion, DecisionRule
+from forecaster.crossings.threshold_crossing import Calibration
 
 SCORE_COLUMNS = (
     "f1",

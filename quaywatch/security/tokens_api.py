@@ -13,9 +13,8 @@ from typing import Any, Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from quaywatch import auth
-from quaywatch.auth import require
-from quaywatch.http_api import (
+from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.support import (
     NODE,
     PAGE,
     body,
@@ -30,7 +29,8 @@ from quaywatch.http_api import (
     query,
     require_in_subtree,
 )
-from quaywatch.openapi import body as doc_body
+from quaywatch.security import auth
+from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("tokens", __name__, url_prefix="/api/v1")

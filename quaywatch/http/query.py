@@ -1,7 +1,7 @@
 """Query arguments: the typed readers every list uses, and ``@query``, with which a route
 declares the arguments it reads. Writes nothing; imports no product package.
 
-Split from quaywatch.http_api, which re-exports every name here, so blueprints import one
+Split from quaywatch.http.support, which re-exports every name here, so blueprints import one
 module. Absent or empty means the default; a bad value is a 400 naming the argument.
 """
 
@@ -113,7 +113,7 @@ def filters(
 
 
 # --- query declarations: each route names the query arguments it reads, once --------------
-# @query(...) puts them in the OpenAPI document (quaywatch.openapi) and, before the view runs,
+# @query(...) puts them in the OpenAPI document (quaywatch.http.openapi) and, before the view runs,
 # refuses an argument it does not name and checks each declared one by the helper of its type
 # (same 400s as the helpers, so the document never promises more than the view accepts). A
 # route without @query accepts any argument, as before: new blueprints keep working until they

@@ -23,7 +23,7 @@ from alerter.evaluation.evaluate import breaching
 from alerter.evaluation.labels import Node, Target, World, node_labels, series_context
 from alerter.evaluation.learned_rate import learned_rule, read_rates
 from alerter.evaluation.observations import Observation
-from alerter.evaluation.read_lots import read_deadlines
+from alerter.evaluation.reads.lots import read_deadlines
 from alerter.rules.kinds import AnyRule, ForecastRule, NoDataRule, ThresholdRule
 
 

@@ -1,5 +1,5 @@
 """What every blueprint needs from HTTP: the caller, bodies, errors, query arguments, pages,
-JSON values and the subtree check (query arguments: quaywatch.http_query). Writes no table (reads org_node.path).
+JSON values and the subtree check (query arguments: quaywatch.http.query). Writes no table (reads org_node.path).
 
 Shared by collector, forecaster and alerter, and imports none of them (they import this), so
 each API refuses the same things the same way. Errors are ``ApiError``s, which quaywatch.web
@@ -23,9 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from quaywatch.auth import Principal
 from quaywatch.errors import ApiError, bad_arg, field_problem
-from quaywatch.http_query import (
+from quaywatch.http.query import (
     DEFAULT_LIMIT,
     ID_MAX,
     LIMIT,
@@ -44,7 +43,8 @@ from quaywatch.http_query import (
     query_params,
     time_arg,
 )
-from quaywatch.request_body import request_json
+from quaywatch.http.request_body import request_json
+from quaywatch.security.auth import Principal
 from quaywatch.web import app_engine
 
 # Re-exported: blueprints import all of their HTTP support from this one module.
@@ -75,7 +75,7 @@ T = TypeVar("T")
 
 
 def principal() -> Principal:
-    """The token of the request (set by quaywatch.auth.require)."""
+    """The token of the request (set by quaywatch.security.auth.require)."""
     caller: Principal = g.principal
     return caller
 
@@ -124,7 +124,7 @@ def unique(field: str, what: str) -> Iterator[None]:
 
 
 def json_object(status: int = 400, title: str = "Invalid body") -> dict[str, Any]:
-    """The JSON body as an object, ``{}`` when empty. quaywatch.request_body answers 400 for
+    """The JSON body as an object, ``{}`` when empty. quaywatch.http.request_body answers 400 for
     a body that is not strict JSON; JSON that is not an object is ``status``: 400 on the
     rules and alerts API (whose bodies parse_rule checks itself), 422 through ``body``."""
     data = request_json(empty={})
@@ -147,7 +147,7 @@ def body(model: type[M]) -> M:
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with ``$defs`` written in place: quaywatch.openapi places a body
+    """The model's JSON schema with ``$defs`` written in place: quaywatch.http.openapi places a body
     schema inside the document, where ``#/$defs/...`` pointers would not resolve."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from forecaster.backtest.scoring import Score
-from forecaster.decision import CANDIDATES, DecisionRule, choose, decide
-from forecaster.threshold_crossing import Calibration
+from forecaster.crossings.decision import CANDIDATES, DecisionRule, choose, decide
+from forecaster.crossings.threshold_crossing import Calibration
 
 ORIGIN = pd.Timestamp("2026-04-10 09:00")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forecaster.lot_risk import congestion_factor, site_congestion, stage_at
+from forecaster.breach.lot_risk import congestion_factor, site_congestion, stage_at
 from tests.forecaster.helpers import LATER_STAGE_TIMES
 
 T = pd.Timestamp("2026-04-10 12:00", tz="UTC")

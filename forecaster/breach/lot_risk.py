@@ -25,8 +25,8 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from forecaster.breach.storage_deadlines import DwellModel, fit_dwell, score_lots
 from forecaster.series import rows_frame
-from forecaster.storage_deadlines import DwellModel, fit_dwell, score_lots
 
 STAGES = (
     ("arrived", "arrived_at"),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecaster.threshold_crossing import (
+from forecaster.crossings.threshold_crossing import (
     breach_probability,
     calibrate,
     first_crossing,

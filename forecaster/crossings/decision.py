@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.backtest.scoring import Score
-from forecaster.threshold_crossing import Calibration, Direction, Rule, probabilities_of
+from forecaster.crossings.threshold_crossing import Calibration, Direction, Rule, probabilities_of
 
 HOUR = pd.Timedelta(hours=1)
 

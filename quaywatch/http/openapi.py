@@ -2,7 +2,7 @@
 
 Each route contributes its path parameters, methods and the first line of its view's docstring;
 a view may declare a request body model with @body(Model) so the document carries its JSON
-schema, and its query arguments with quaywatch.http_api.query (``in: query``, with schema). Building from the url map keeps the document in step with the code: a route cannot exist
+schema, and its query arguments with quaywatch.http.support.query (``in: query``, with schema). Building from the url map keeps the document in step with the code: a route cannot exist
 without being listed.
 
 Responses are declared as the views give them: the success status (SUCCESS; 200 unless listed,
@@ -185,7 +185,7 @@ def _operation(
 
 
 def _query_parameters(view: Any) -> list[dict[str, Any]]:
-    """The query arguments the view declares with quaywatch.http_api.query."""
+    """The query arguments the view declares with quaywatch.http.support.query."""
     return [
         {
             "name": param.name,

@@ -1,0 +1,1 @@
+"""Evaluation's reads: current observations, lots, stored history and its own alert tables; writes none."""

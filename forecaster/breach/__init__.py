@@ -1,0 +1,1 @@
+"""When held hazardous lots will breach their storage deadlines (empirical dwell, no Prophet)."""

@@ -1,0 +1,1 @@
+"""Tokens and their scopes, the token API, and secrets sealed at rest."""
