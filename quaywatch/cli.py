@@ -106,7 +106,7 @@ def db_seed(ctx: Context) -> None:
         nodes = seed_org_tree(conn)
         indicators = seed_indicators(conn)
         new_series = ensure_series(conn)
-        rules = _seed_default_rules(conn)
+        rules, upgraded = _seed_default_rules(conn)
         token = ctx.settings.admin_token.value
         if token:
             create_token(conn, "bootstrap admin", "admin", "CN", token=token)
@@ -114,14 +114,16 @@ def db_seed(ctx: Context) -> None:
         f"seeded {nodes} org nodes, {indicators} indicators, {new_series} new series, "
         f"{rules} new default rules"
     )
+    if upgraded:
+        click.echo(f"upgraded default rules still as shipped earlier: {', '.join(upgraded)}")
 
 
-def _seed_default_rules(conn: Any) -> int:
+def _seed_default_rules(conn: Any) -> tuple[int, list[str]]:
     try:
-        from alerter.rules.defaults import seed_default_rules
+        from alerter.rules.defaults import seed_default_rules, upgrade_superseded_defaults
     except ModuleNotFoundError:
-        return 0
-    return seed_default_rules(conn)
+        return 0, []
+    return seed_default_rules(conn), upgrade_superseded_defaults(conn)
 
 
 @db.command("status")

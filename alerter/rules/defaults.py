@@ -73,9 +73,18 @@ def check_nodes(conn: Connection, rules: list[AnyRule], source: str) -> None:
         raise RulesFileError(problems)
 
 
+def _shipped(name: str) -> list[AnyRule]:
+    path = resources.files("alerter").joinpath(f"data/{name}")
+    return parse_rules_text(path.read_text(encoding="utf-8"), name)
+
+
 def default_rules() -> list[AnyRule]:
-    path = resources.files("alerter").joinpath("data/default_rules.yaml")
-    return parse_rules_text(path.read_text(encoding="utf-8"), "default_rules.yaml")
+    return _shipped("default_rules.yaml")
+
+
+def superseded_default_rules() -> list[AnyRule]:
+    """Earlier shipped versions of the default rules, oldest first per name."""
+    return _shipped("superseded_default_rules.yaml")
 
 
 def seed_default_rules(conn: Connection) -> int:
@@ -87,3 +96,27 @@ def seed_default_rules(conn: Connection) -> int:
         outcome, _ = store.apply_rule(conn, rule, SEED_ACTOR, only_if_absent=True)
         created += outcome == "created"
     return created
+
+
+def upgrade_superseded_defaults(conn: Connection) -> list[str]:
+    """Bring stored default rules that still read exactly as an earlier shipped version up to
+    today's; return their names. Seeding alone never touches an existing rule, so without this a
+    database seeded before a default changed (e.g. ``feed_silent`` learning each site's rate)
+    would keep the old behaviour for good. A rule a person changed, in any field, matches no
+    shipped version and is left alone; overrides are separate rows and always kept."""
+    earlier: dict[str, list[dict[str, Any]]] = {}
+    for rule in superseded_default_rules():
+        earlier.setdefault(rule.name, []).append(rule.as_spec())
+    upgraded = []
+    for rule in default_rules():
+        stored = reads.get_rule_by_name(conn, rule.name)
+        if stored is None or stored.node_id != rule.node_id:
+            continue
+        try:
+            as_stored = parse_rule(stored.spec).as_spec()
+        except RuleError:
+            continue  # no longer parses: a person's problem to fix, not ours to overwrite
+        if as_stored != rule.as_spec() and as_stored in earlier.get(rule.name, []):
+            store.update_rule(conn, stored, rule, SEED_ACTOR)
+            upgraded.append(rule.name)
+    return upgraded
