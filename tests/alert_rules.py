@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from alerter.rules import store
 from alerter.rules.kinds import parse_rule
@@ -34,14 +34,21 @@ def add_rule(engine: Engine, spec: dict[str, Any]) -> int:
         return store.create_rule(conn, parse_rule(spec), TEST_ACTOR).rule_id
 
 
+def series_id(conn: Connection, node: str, indicator: str) -> int:
+    """The id of the series of `indicator` at `node` (every node has one per indicator)."""
+    return int(
+        conn.execute(
+            text("SELECT series_id FROM series WHERE node_id = :n AND indicator_code = :i"),
+            {"n": node, "i": indicator},
+        ).scalar_one()
+    )
+
+
 def put_value(engine: Engine, node: str, indicator: str, value: float, at: datetime = NOW) -> None:
     """A metric point that is also the series' latest value."""
-    params = {"n": node, "i": indicator, "v": value, "t": at}
+    params: dict[str, Any] = {"v": value, "t": at}
     with engine.begin() as conn:
-        series_id = conn.execute(
-            text("SELECT series_id FROM series WHERE node_id = :n AND indicator_code = :i"), params
-        ).scalar_one()
-        params["s"] = series_id
+        params["s"] = series_id(conn, node, indicator)
         conn.execute(
             text(
                 "INSERT INTO metric_point (time, series_id, value) VALUES (:t, :s, :v)"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
-from quaywatch.cli import cli
+from quaywatch.cli import Context, cli
 from quaywatch.settings import Settings
 
 
@@ -23,3 +24,16 @@ def quaywatch_runner(
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
     return run
+
+
+def fresh_cli(register: Callable[[click.Group], object]) -> click.Group:
+    """A root group of its own with the commands `register` adds, for a test that sets the
+    environment per call (the shared `cli` keeps every command a test registered)."""
+
+    @click.group()
+    @click.pass_context
+    def root(ctx: click.Context) -> None:
+        ctx.obj = Context()
+
+    register(root)
+    return root

@@ -106,11 +106,24 @@ def _fires_above(operator: str) -> bool:
     return operator in (">", ">=")
 
 
-class ThresholdRule(RuleBase):
-    kind: Literal["threshold"]
+class _IndicatorRule(RuleBase):
+    """An indicator's value against a threshold: the threshold and forecast kinds."""
+
+    kind: str  # narrowed to a literal by each kind; declared here so it stays before indicator
     indicator: str = Field(min_length=1, max_length=100)
     operator: Operator = ">"
     threshold: float
+
+    def lower_is_stricter(self) -> bool:
+        return _fires_above(self.operator)
+
+    @property
+    def indicator_code(self) -> str | None:
+        return self.indicator
+
+
+class ThresholdRule(_IndicatorRule):
+    kind: Literal["threshold"]
     recovery_threshold: float | None = None
     # Older points are no data: the metrics cycle writes every minute.
     max_data_age: Duration = timedelta(minutes=10)
@@ -120,18 +133,11 @@ class ThresholdRule(RuleBase):
         " ({{ operator }} {{ threshold }})"
     )
 
-    def lower_is_stricter(self) -> bool:
-        return _fires_above(self.operator)
-
     def tuned(self, value: float, recovery: float | None = None) -> Self:
         # Without an explicit recovery, keep the parent's hysteresis width.
         if recovery is None and self.recovery_threshold is not None:
             recovery = value - (self.threshold - self.recovery_threshold)
         return self.model_copy(update={"threshold": value, "recovery_threshold": recovery})
-
-    @property
-    def indicator_code(self) -> str | None:
-        return self.indicator
 
     def condition(self) -> str:
         text = f"{self.indicator} {self.operator} {self.threshold:g}"
@@ -140,11 +146,8 @@ class ThresholdRule(RuleBase):
         return text
 
 
-class ForecastRule(RuleBase):
+class ForecastRule(_IndicatorRule):
     kind: Literal["forecast"]
-    indicator: str = Field(min_length=1, max_length=100)
-    operator: Operator = ">"
-    threshold: float
     horizon_hours: float = Field(gt=0, le=24 * 14)
     min_probability: float = Field(0.5, gt=0, le=1)
     # A forecast older than this is no data (the forecaster runs every 15 minutes).
@@ -155,16 +158,9 @@ class ForecastRule(RuleBase):
         " at {{ crossing_at }} (in {{ hours_to_crossing | hours }}, p≈{{ probability | round(2) }})"
     )
 
-    def lower_is_stricter(self) -> bool:
-        return _fires_above(self.operator)
-
     @property
     def direction(self) -> str:
         return "above" if _fires_above(self.operator) else "below"
-
-    @property
-    def indicator_code(self) -> str | None:
-        return self.indicator
 
     def condition(self) -> str:
         return (

@@ -231,16 +231,11 @@ def parse_declaration(
 
 
 def parse_declarations(
-    items: Iterable[Any],
-    policy: TimePolicy,
-    rates: Mapping[str, float],
-    known_sites: set[str] | None = None,
-    now: datetime | None = None,
-    skip: set[int] | frozenset[int] = frozenset(),
+    items: Iterable[Any], policy: TimePolicy, rates: Mapping[str, float]
 ) -> tuple[list[Declaration], list[FieldError]]:
     """Validate every item independently; return (valid declarations, errors naming field and
-    reason). A site outside `known_sites` (the token's subtree) is an error of that item."""
-    valid, errors = parse_indexed(items, policy, rates, known_sites, now, skip)
+    reason). parse_indexed is the same with each item's index, a site check and a clock."""
+    valid, errors = parse_indexed(items, policy, rates)
     return [declaration for _, declaration in valid], errors
 
 
@@ -252,7 +247,9 @@ def parse_indexed(
     now: datetime | None = None,
     skip: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[list[tuple[int, Declaration]], list[FieldError]]:
-    """As parse_declarations, each valid declaration with its item's index."""
+    """As parse_declarations, each valid declaration with its item's index. A site outside
+    `known_sites` (the token's subtree) is an error of that item; the items at the
+    indexes in `skip` are passed over."""
     moment = now or datetime.now(UTC)
     return parse_each(
         items,

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from alerter.delivery.dispatch import dispatch_once
 from alerter.evaluation.step import evaluate_all
-from tests.alert_rules import add_rule, rows
+from tests.alert_rules import add_rule, rows, series_id
 from tests.alerter.helpers import FAST, create_channel
 from tests.fakes.recording_receiver import RecordingReceiver
 
@@ -26,15 +26,9 @@ def test_a_breach_found_by_evaluation_reaches_the_webhook_with_its_dashboard_lin
             "threshold": 100.0, "for": "0s"}  # fmt: skip
     add_rule(engine, spec)
     with engine.begin() as conn:
-        series_id = conn.execute(
-            text(
-                "SELECT series_id FROM series WHERE node_id = '3101-BEILUN' AND indicator_code = :c"
-            ),
-            {"c": code},
-        ).scalar_one()
         conn.execute(
             text("INSERT INTO series_latest (series_id, time, value) VALUES (:s, now(), 150)"),
-            {"s": series_id},
+            {"s": series_id(conn, "3101-BEILUN", code)},
         )
     with RecordingReceiver() as receiver:
         create_channel(engine, "webhook", {"url": receiver.url}, node_id="3100", group_wait_s=0)

@@ -12,18 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from cargo_events import T0, store
-from collector.events import CargoEvent
+from collector.events import EVENT_KINDS, CargoEvent
 
-KINDS = [
-    "arrived",
-    "declared",
-    "inspection_started",
-    "inspection_finished",
-    "released",
-    "removed",
-    "held",
-    "hold_lifted",
-]
 OPTIONAL = {
     "direction": st.sampled_from(["import", "export"]),
     "hazard_class": st.sampled_from(["3", "8", "2.1", "5.1"]),
@@ -42,7 +32,7 @@ STATE = (
 def histories(draw: st.DrawFn) -> list[CargoEvent]:
     events = []
     for n in range(draw(st.integers(1, 14))):
-        kind = draw(st.sampled_from(KINDS))
+        kind = draw(st.sampled_from(EVENT_KINDS))
         # Few distinct minutes, so equal timestamps (ties) and re-visits happen often.
         minute = draw(st.integers(0, 8))
         stated = draw(st.sets(st.sampled_from(sorted(OPTIONAL))))

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.events import HAZARD_CLASSES
+
 DATA_DIR = Path(__file__).parents[2] / "collector" / "data"
 ORG_NODES = DATA_DIR / "org_nodes.csv"
 STORAGE_LIMITS = DATA_DIR / "storage_limits.csv"
@@ -40,28 +42,6 @@ LIMITS_HEADER = [
 ]
 LEVEL_DEPTH = {"national": 0, "customs": 1, "office": 2, "site": 3}
 SITE_TYPES = {"SEA", "RIV", "AIR", "LAND", "RAIL", "BZ"}
-IMDG_CLASSES = {
-    "1.1",
-    "1.2",
-    "1.3",
-    "1.4",
-    "1.5",
-    "1.6",
-    "2.1",
-    "2.2",
-    "2.3",
-    "3",
-    "4.1",
-    "4.2",
-    "4.3",
-    "5.1",
-    "5.2",
-    "6.1",
-    "6.2",
-    "7",
-    "8",
-    "9",
-}
 TIER_HOURS = {"direct": 2.0, "short": 48.0, "medium": 120.0, "long": 240.0}
 
 
@@ -264,7 +244,7 @@ def test_every_imdg_class_1_to_9_has_a_storage_limit_row(limits: list[dict[str, 
 def test_storage_limit_hazard_classes_are_valid_imdg_divisions(
     limits: list[dict[str, str]],
 ) -> None:
-    assert {r["hazard_class"] for r in limits} == IMDG_CLASSES
+    assert {r["hazard_class"] for r in limits} == HAZARD_CLASSES
 
 
 def test_each_class_and_packing_group_appears_once(limits: list[dict[str, str]]) -> None:

@@ -19,12 +19,18 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic_core.core_schema import ValidationInfo
 
 from alerter.delivery.matchers import Matcher, UnreadableRow, all_match, parse_matchers
 
 DEFAULT_TZ = "Asia/Shanghai"
 WEEKDAYS = [d.lower() for d in calendar.day_name]  # monday .. sunday, as datetime.weekday()
 MONTHS = [m.lower() for m in calendar.month_name][1:]
+# The fields whose items are names or numbers from 1 to len(names), and what a bad one is told.
+_NAMED = {
+    "weekdays": (WEEKDAYS, "use monday..sunday, ranges as monday:friday"),
+    "months": (MONTHS, "use january..december or 1..12, ranges as june:august"),
+}
 
 
 @dataclass(frozen=True)
@@ -126,12 +132,13 @@ class TimeInterval(BaseModel):
     months: list[str] = Field(default_factory=list)
     years: list[str] = Field(default_factory=list)
 
-    @field_validator("weekdays")
+    @field_validator("weekdays", "months")
     @classmethod
-    def _weekdays(cls, value: list[str]) -> list[str]:
-        for low, high in _ranges(value, WEEKDAYS):
-            if not 1 <= low <= high <= 7:
-                raise ValueError("use monday..sunday, ranges as monday:friday")
+    def _named(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        names, hint = _NAMED[info.field_name or ""]
+        for low, high in _ranges(value, names):
+            if not 1 <= low <= high <= len(names):
+                raise ValueError(hint)
         return value
 
     @field_validator("days_of_month")
@@ -140,14 +147,6 @@ class TimeInterval(BaseModel):
         for low, high in _ranges(value):
             if not (1 <= abs(low) <= 31 and 1 <= abs(high) <= 31):
                 raise ValueError("days are 1..31, or -31..-1 counted from the month's end")
-        return value
-
-    @field_validator("months")
-    @classmethod
-    def _months(cls, value: list[str]) -> list[str]:
-        for low, high in _ranges(value, MONTHS):
-            if not 1 <= low <= high <= 12:
-                raise ValueError("use january..december or 1..12, ranges as june:august")
         return value
 
     @field_validator("years")

@@ -8,9 +8,10 @@ second of Python.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -23,6 +24,7 @@ from alerter.evaluation.reads.series import best_crossing, best_observation, ser
 from alerter.rules.kinds import AnyRule, DeadlineRule, ForecastRule, NoDataRule, ThresholdRule
 
 Frames = Iterator[tuple[datetime, list[Observation]]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,25 @@ def _points(
     return out
 
 
+def _latest_per_step(
+    window: Window, histories: Mapping[int, Sequence[tuple[datetime, T]]], max_age: timedelta
+) -> Iterator[tuple[datetime, list[tuple[int, tuple[datetime, T]]]]]:
+    """Each step of the window with, per series, its latest entry at or before the step that is
+    at most ``max_age`` old (a series without one is left out of that step). Histories are in
+    time order; one cursor per series moves forward only."""
+    cursor = dict.fromkeys(histories, -1)
+    for at in window.steps():
+        latest = []
+        for sid, history in histories.items():
+            i = cursor[sid]
+            while i + 1 < len(history) and history[i + 1][0] <= at:
+                i += 1
+            cursor[sid] = i
+            if i >= 0 and at - history[i][0] <= max_age:
+                latest.append((sid, history[i]))
+        yield at, latest
+
+
 def _value_frames(
     target: Target,
     world: World,
@@ -119,18 +140,12 @@ def _value_frames(
         sid: _keyed(series_observation(world, target, n.node_id, None, code))
         for sid, n in series.items()
     }
-    cursor = dict.fromkeys(series, -1)
-    for at in window.steps():
+    for at, latest in _latest_per_step(window, points, max_age):
         frame = []
-        for sid, history in points.items():
-            i = cursor[sid]
-            while i + 1 < len(history) and history[i + 1][0] <= at:
-                i += 1
-            cursor[sid] = i
+        for sid, (seen, value) in latest:
             base = bases.get(sid)
-            if i < 0 or base is None or at - history[i][0] > max_age:
+            if base is None:
                 continue
-            seen, value = history[i]
             if silence:
                 value += (at - seen).total_seconds() / 60
             frame.append(
@@ -190,20 +205,15 @@ def _forecast_frames(
         sid: _keyed(series_observation(world, target, n.node_id, None, rule.indicator))
         for sid, n in series.items()
     }
-    cursor = dict.fromkeys(runs, -1)
-    for at in window.steps():
+    for at, latest in _latest_per_step(window, runs, rule.max_forecast_age):
         frame = []
-        for sid, history in runs.items():
-            i = cursor[sid]
-            while i + 1 < len(history) and history[i + 1][0] <= at:
-                i += 1
-            cursor[sid] = i
+        for sid, (_, crossings) in latest:
             base = bases.get(sid)
-            if i < 0 or base is None or at - history[i][0] > rule.max_forecast_age:
+            if base is None:
                 continue
             effective = base.rule
             assert isinstance(effective, ForecastRule)
-            best = best_crossing(effective, history[i][1], at)
+            best = best_crossing(effective, crossings, at)
             if best is not None:
                 obs = best_observation(base, best, at)
                 frame.append(

@@ -1,23 +1,17 @@
 from __future__ import annotations
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from alerter.delivery.commands import register
-from quaywatch.cli import Context
 from tests.alerter.helpers import SECRET, TOKEN, create_channel
+from tests.command_line import fresh_cli
 from tests.fakes import im_vendors as replies
 
 
 @pytest.fixture
 def quaywatch(db_url):
-    @click.group()
-    @click.pass_context
-    def root(ctx: click.Context) -> None:
-        ctx.obj = Context()
-
-    register(root)
+    root = fresh_cli(register)
     env = {"DATABASE_URL": db_url, "QUAYWATCH_ALLOW_PRIVATE_URLS": "true"}
     return lambda *args: CliRunner().invoke(root, list(args), env=env)
 

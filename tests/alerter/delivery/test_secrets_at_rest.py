@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -13,12 +12,12 @@ from sqlalchemy import text
 from alerter.delivery import reads
 from alerter.delivery.commands import register
 from alerter.delivery.dispatch import dispatch_once
-from quaywatch.cli import Context
 from quaywatch.db import make_engine
 from quaywatch.security.secret_box import SecretBox, generate_key
 from quaywatch.settings import Secret
 from quaywatch.web import create_app
 from tests.alerter.helpers import FAST, SECRET, T0, TOKEN, create_channel, emit, rows
+from tests.command_line import fresh_cli
 from tests.fakes.recording_receiver import RecordingReceiver
 
 
@@ -54,12 +53,7 @@ def keyed(settings):
 
 @pytest.fixture
 def quaywatch(db_url):
-    @click.group()
-    @click.pass_context
-    def root(ctx: click.Context) -> None:
-        ctx.obj = Context()
-
-    register(root)
+    root = fresh_cli(register)
 
     def run(keys: str, *args: str):
         env = {"DATABASE_URL": db_url, "QUAYWATCH_SECRET_KEYS": keys}
