@@ -19,7 +19,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from collector.indicators.event_source import EVENTS, span_params
 from collector.metric_definitions import INDICATORS, SOURCES, Indicator, Source
+
+# The built-ins' sources and those only specs read (no built-in has one of them).
+ALL_SOURCES: dict[str, Source] = {**SOURCES, EVENTS.name: EVENTS}
 
 _NODE = (
     "CASE WHEN GROUPING(c.site_id) = 0 THEN c.site_id WHEN GROUPING(c.office_id) = 0 "
@@ -88,15 +92,17 @@ def source_statement(
 ) -> str:
     """The statement for one source: the built-ins of the source (unless builtins=False),
     then `extra` (user-defined indicators of that source, in order)."""
-    source = SOURCES[source_name]
+    source = ALL_SOURCES[source_name]
     indicators = [i for i in INDICATORS if builtins and i.source == source_name]
     return _source_sql(source, indicators + [i for i in extra if i.source == source_name], latest)
 
 
 def bound_params(indicators: Sequence[Indicator]) -> dict[str, Any]:
-    """The indicators' bound values, and the owner node of each scoped one (`<code>__scope`)."""
+    """The indicators' bound values, the owner node of each scoped one (`<code>__scope`) and
+    the window the events statement reads."""
     scopes = {f"{i.code}__scope": i.scope for i in indicators if i.scope is not None}
-    return {**{name: value for i in indicators for name, value in i.params}, **scopes}
+    values = {name: value for i in indicators for name, value in i.params}
+    return {**values, **scopes, **span_params(indicators)}
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def compute(
         return CycleResult(0, 0)
     times_params = {"times": list(times), "tmin": min(times), "tmax": max(times)}
     written = 0
-    for name, source in SOURCES.items():
+    for name, source in ALL_SOURCES.items():
         if source.live_only and not live:
             continue
         mine = tuple(i for i in extra if i.source == name)

@@ -11,7 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from collector.indicators.compile import compile_spec  # noqa: E402
-from collector.indicators.spec import MAX_WINDOW_HOURS, IndicatorSpec  # noqa: E402
+from collector.indicators.event_source import EVENTS  # noqa: E402
+from collector.indicators.spec import (  # noqa: E402
+    EVENTS_WINDOW_HOURS,
+    MAX_WINDOW_HOURS,
+    IndicatorSpec,
+)
 from collector.metric_definitions import INDICATORS, SOURCES  # noqa: E402
 
 THEMES = {
@@ -49,6 +54,10 @@ def indicators_markdown() -> str:
         lines.append(
             f"- `{source.name}`: `{source.member}`" + (" (live only)" if source.live_only else "")
         )
+    lines.append(
+        f"- `{EVENTS.name}`: `occurred_at > t - interval 'W hours' AND occurred_at <= t`, W the"
+        " widest `window_hours` of the active `source: events` specs (specs only)"
+    )
     for theme, title in THEMES.items():
         lines += [
             "",
@@ -69,15 +78,20 @@ def indicators_markdown() -> str:
 
 # One line per spec field; tests/collector/indicators/test_docs.py fails when a field is missing.
 SPEC_FIELDS = {
-    "code": "lower-case letters, digits and `_` (3 to 63), unique; the series name",
+    "code": "lower-case letters, digits and `_` (3 to 63), unique nationwide; the series name;"
+    " below `CN` it starts with its owner's namespace, `n<node id>__` (see the API section)",
     "name_en / name_zh / unit": "display names and unit",
     "theme": "one of the six themes above",
     "direction": "`higher_is_worse`, `higher_is_better` or `neutral`",
-    "source": "`lots` (the lot-based sources above)",
-    "population": "`present` (default), `arrived`, `declared`, `inspected`, `released`, `removed`",
-    "window_hours": "narrow a windowed population (at most its 24 h) on its defining stage time",
+    "source": "`lots` (default; the lot-based sources above) or `events` (cargo events, the"
+    " `cargo_events` source above)",
+    "population": "lots: `present` (default), `arrived`, `declared`, `inspected`, `released`,"
+    " `removed`; events have none",
+    "window_hours": "lots: narrow a windowed population (at most its 24 h) on its defining stage"
+    " time; events: required, more than 0 and at most 24, on `occurred_at`",
     "filters": "conditions that must all hold; a list is any of its values",
-    "measure": "`count` (default), `share`, `duration`, `dwell` or `sum_teu`",
+    "measure": "`count` (default) or `share`; lots: `duration`, `dwell`, `sum_teu`; events:"
+    " `per_hour`, `delay`",
     "empty": "`zero` or `none`: the value of a node without rows (default 0 for counts)",
     "forecastable": "whether the forecaster models the series",
 }
@@ -100,6 +114,9 @@ FILTER_FIELDS = {
     "dwell_over_hours": "present lots on site more than this many hours at t",
     "longer_than": "`[{from, to, hours, inclusive}]`: `to` (a stage time or `now`) more than"
     " (or, inclusive, at least) `hours` after `from`",
+    "event_kind": "events only: kinds of event (`arrived`, `declared`, `inspection_started`,"
+    " `inspection_finished`, `released`, `removed`, `held`, `hold_lifted`)",
+    "late_over_minutes": "events only: received more than this many minutes after it occurred",
 }
 MEASURES = {
     "count": "number of rows",
@@ -107,6 +124,20 @@ MEASURES = {
     "duration": "`from`, `to` (a stage time or `now`), `stat`: hours between the two",
     "dwell": "`stat` of hours on site at t (present lots)",
     "sum_teu": "sum of TEU",
+    "per_hour": "events: number of rows divided by `window_hours`",
+    "delay": "events: `stat` of minutes from `occurred_at` to `received_at`",
+}
+EVENTS_EXAMPLE = {
+    "code": "gate_in_river_per_hour",
+    "name_en": "Gate-in events per hour at river ports",
+    "name_zh": "内河港口每小时进港事件数",
+    "unit": "events/h",
+    "theme": "throughput_capacity",
+    "direction": "neutral",
+    "source": "events",
+    "window_hours": 2,
+    "filters": {"event_kind": ["arrived"], "site_type": ["RIV"]},
+    "measure": {"kind": "per_hour"},
 }
 EXAMPLE = {
     "code": "haz21_river_over_48h",
@@ -129,23 +160,33 @@ API_SECTION = [
     "is a 404. Built-ins are read-only (409).",
     "",
     "```sh",
-    "# create, owned by the token's node or `scope` (a node of its subtree)",
+    "# create, owned by the token's node (here Nanjing customs, 2300) or `scope` (a node of its",
+    "# subtree); the code starts with the owner's namespace (below)",
     "curl -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
     "  -d @spec.json http://127.0.0.1:8080/api/v1/indicators",
     "# change: a changed definition is the next version; points carry the version",
     "curl -X PATCH -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
     '  -d \'{"filters": {"dwell_over_hours": 24}}\' \\',
-    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h",
+    "  http://127.0.0.1:8080/api/v1/indicators/n2300__haz21_river_over_48h",
     "# propose for national scope; a national (CN) admin publishes",
     "curl -X POST -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\",
     '  -d \'{"comment": "why"}\' \\',
-    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h/propose",
+    "  http://127.0.0.1:8080/api/v1/indicators/n2300__haz21_river_over_48h/propose",
     'curl -X POST -H "Authorization: Bearer $CN_TOKEN" \\',
-    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h/publish",
+    "  http://127.0.0.1:8080/api/v1/indicators/n2300__haz21_river_over_48h/publish",
     "# retire: it stops computing; its versions and points stay",
     'curl -X DELETE -H "Authorization: Bearer $TOKEN" \\',
-    "  http://127.0.0.1:8080/api/v1/indicators/haz21_river_over_48h",
+    "  http://127.0.0.1:8080/api/v1/indicators/n2300__haz21_river_over_48h",
     "```",
+    "",
+    "Codes are unique nationwide (rules, metric points and the forecaster name indicators by",
+    "code), so a code below `CN` carries its owner's namespace: `n`, the owner's node id in",
+    "lower case with other characters as `_`, then `__` (`n2300__` for Nanjing customs,",
+    "`n2301_longtan__` for a site). A code created at `CN` contains no `__`; publishing keeps",
+    "the code. Any other code is a 422 naming `code` and the prefix, checked before the code",
+    'is looked up, so a 409 "Code taken" only names a code the caller can already see (its own',
+    "namespace, a national code or a built-in), and a customs learns nothing about codes in a",
+    "tree it cannot see.",
     "",
     "An invalid spec is a 422 naming the field (`errors[].field`), cost refusals included.",
     "Publishing stores the spec as the next version owned by `CN`. Each write is an",
@@ -155,6 +196,7 @@ API_SECTION = [
 
 def spec_markdown() -> list[str]:
     example = compile_spec(IndicatorSpec.model_validate(EXAMPLE))
+    events = compile_spec(IndicatorSpec.model_validate(EVENTS_EXAMPLE))
     lines = [
         "",
         "## Indicators defined as specs",
@@ -190,6 +232,37 @@ def spec_markdown() -> list[str]:
         "```",
         "",
         f"Its definition reads: {example.definition}",
+        "",
+        "### Cargo events (`source: events`)",
+        "",
+        "A spec of `source: events` aggregates the cargo events themselves (`cargo_event`), not",
+        "lots: every event that occurred in its `window_hours` before t (required, at most"
+        f" {EVENTS_WINDOW_HOURS:g} h),",
+        "at the site that sent it. The filters `hazardous`, `hazard_class`, `un_number`,",
+        "`has_un_number`, `packing_group`, `direction` and `site_type` read the facts the event",
+        "itself stated (an event that omits its hazard class is not hazardous here, even when its",
+        "lot is); `event_kind` and `late_over_minutes` are for events only, and the lot filters",
+        "(`stage`, `on_hold`, `deadline`, `limit_hours_at_most`, `stamped`, `within_hours`,",
+        "`dwell_over_hours`, `longer_than`) are a 422 naming the filter, like a lot measure.",
+        "Every events spec is one more aggregate of one statement over the events of the widest",
+        "window of the active events specs before each time, bounded on `occurred_at` (the",
+        "hypertable's time column) so only the chunks of the batch are read; a parent's value",
+        "comes from its sites' rows with the same expression: a count",
+        "or a rate of the nation is the sum of its customs', a `delay` p90 is the p90 of all",
+        "the nation's events.",
+        "",
+        "Example: gate-in events per hour at river ports.",
+        "",
+        "```yaml",
+        *yaml.safe_dump(EVENTS_EXAMPLE, allow_unicode=True, sort_keys=False).splitlines(),
+        "```",
+        "",
+        f"Its definition reads: {events.definition}",
+        "",
+        "At 10:00, a river terminal with gate-in (`arrived`) events at 08:00, 09:00 and 09:30",
+        "reads 1.0: two events after 08:00, over 2 h (08:00 itself is not after t - 2 h). Its",
+        "office and customs read the sum of their river sites' rates, the nation the sum of",
+        "every customs'. Sea ports read 0.",
         "",
         "`quaywatch indicators apply FILE.yaml [--by NAME]` stores specs. The file is a list of",
         "specs, or `indicators:` (a list) with an optional default `scope:`; an entry may carry",

@@ -4,7 +4,9 @@ Writes through collector.indicators.store (indicator, series, indicator_spec), t
 columns of `indicator` (sql/0067) and one audit_log row per change (quaywatch.audit), all in
 the request's transaction. Visibility is the rules': a token sees the indicators owned in its
 subtree (and may change them, with indicators:write), those of its ancestors read-only, and the
-built-ins read-only; another customs' indicator is a 404 naming only the code asked for.
+built-ins read-only; another customs' indicator is a 404 naming only the code asked for. A new
+code below the nation must be in its owner's namespace (collector.indicators.namespace), so a
+409 "taken" never tells a customs about a tree it cannot see.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from collector.indicators.compile import compile_spec
+from collector.indicators.namespace import code_problem
 from collector.indicators.spec import IndicatorSpec
 from collector.indicators.store import NATIONAL, apply_spec
 from collector.metric_definitions import BY_CODE
@@ -200,6 +203,11 @@ def create_indicator() -> Any:
     with app_engine().begin() as conn:
         owner = scope or principal().node_id
         require_in_subtree(conn, owner, "scope")
+        # Checked before the code is looked up: a taken code can then only be one the caller
+        # sees (collector.indicators.namespace), so the 409 below reveals nothing.
+        problem = code_problem(spec.code, owner)
+        if problem is not None:
+            raise field_problem("code", problem)
         taken = conn.execute(text("SELECT 1 FROM indicator WHERE code = :c"), {"c": spec.code})
         if taken.first() is not None:
             raise field_problem("code", f"{spec.code!r} is taken", 409, "Code taken")

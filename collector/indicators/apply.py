@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from collector.indicators.namespace import code_problem
 from collector.indicators.spec import IndicatorSpec
 from collector.indicators.store import Applied, apply_spec
 from collector.metric_definitions import BY_CODE
@@ -70,8 +71,11 @@ def parse(path: Path, nodes: set[str]) -> list[Entry]:
         except ValidationError as exc:
             problems += [f"{where}: {_field(e['loc'])}: {e['msg']}" for e in exc.errors()]
             continue
+        problem = code_problem(spec.code, scope) if scope in nodes else None
         if spec.code in BY_CODE:
             problems.append(f"{where}: code: {spec.code!r} is a built-in indicator")
+        elif problem is not None:
+            problems.append(f"{where}: code: {problem}")
         elif spec.code in seen:
             problems.append(f"{where}: code: {spec.code!r} appears twice in the file")
         seen.add(spec.code)

@@ -1,4 +1,5 @@
-"""Compile an IndicatorSpec into an aggregate expression over its population's rows.
+"""Compile an IndicatorSpec into an aggregate expression over its population's rows (or, for
+`source: events`, over the cargo events of collector.indicators.event_source).
 
 The result is a metric_definitions.Indicator like the hand-written ones, so it becomes one more
 column of its source's GROUPING SETS statement (collector.metrics): one pass over the rows
@@ -19,12 +20,15 @@ from collector.indicators.base import (
 )
 from collector.indicators.describe import describe
 from collector.indicators.spec import (
+    EVENTS_SOURCE,
     POPULATION_STAMP,
     Count,
+    Delay,
     Dwell,
     Filters,
     IndicatorSpec,
     Longer,
+    PerHour,
     Share,
     SumTeu,
     expand_class,
@@ -115,6 +119,11 @@ def _conditions(params: _Params, f: Filters) -> list[str]:
     if f.dwell_over_hours is not None:
         out.append(f"t > {_hours_after(params, 'arrived_at', f.dwell_over_hours)}")
     out += [_longer(params, rule) for rule in f.longer_than or []]
+    if f.event_kind is not None:
+        out.append(f"kind = ANY({params.bind(sorted(f.event_kind), 'text[]')})")
+    if f.late_over_minutes is not None:
+        late = params.bind(f.late_over_minutes, "float8")
+        out.append(f"received_at > occurred_at + {late} * interval '1 minute'")
     return out
 
 
@@ -126,16 +135,23 @@ def compile_spec(spec: IndicatorSpec) -> Indicator:
     """The spec as an Indicator of its population's source (with its bound parameters)."""
     params = _Params(spec.code)
     where = _conditions(params, spec.filters)
+    events = spec.source == "events"
+    window = ""
     if spec.window_hours is not None:
-        stamp = COLUMN[POPULATION_STAMP[spec.population]]
-        where.append(
-            f"{stamp} > t - {params.bind(spec.window_hours, 'float8')} * interval '1 hour'"
-        )
+        window = params.bind(spec.window_hours, "float8")
+        stamp = "occurred_at" if events else COLUMN[POPULATION_STAMP[spec.population]]
+        where.append(f"{stamp} > t - {window} * interval '1 hour'")
     measure = spec.measure
-    counted = isinstance(measure, Count | SumTeu)
+    counted = isinstance(measure, Count | SumTeu | PerHour)
     zero = spec.empty == "zero" or (spec.empty is None and counted)
     if isinstance(measure, Count):
         expr = f"count(*) FILTER (WHERE {_where(where)})"
+    elif isinstance(measure, PerHour):
+        # Every node's rate is over the same window, so a parent's is the sum of its parts'.
+        expr = f"count(*) FILTER (WHERE {_where(where)}) / {window}"
+    elif isinstance(measure, Delay):
+        late = "extract(epoch FROM (received_at - occurred_at))::float8 / 60"
+        expr = f"{STAT[measure.stat].format(v=late)} FILTER (WHERE {_where(where)})"
     elif isinstance(measure, SumTeu):
         expr = f"coalesce(sum(teu) FILTER (WHERE {_where(where)}), 0)"
     elif isinstance(measure, Share):
@@ -162,7 +178,7 @@ def compile_spec(spec: IndicatorSpec) -> Indicator:
         spec.theme,
         spec.direction,
         describe(spec),
-        spec.population,
+        EVENTS_SOURCE if events else spec.population,
         expr,
         empty=0.0 if zero else None,
         forecastable=spec.forecastable,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collector.indicators.spec import (
     Count,
+    Delay,
     Duration,
     Dwell,
     Filters,
     IndicatorSpec,
+    PerHour,
     Share,
     SumTeu,
 )
@@ -19,6 +21,7 @@ POPULATION = {
     "inspected": "lots whose inspection finished in the {w} h before t",
     "released": "lots released in the {w} h before t",
     "removed": "lots removed in the {w} h before t",
+    "events": "cargo events that occurred in the {w} h before t",
 }
 STAGE = {
     "not_declared": "not declared by t",
@@ -78,18 +81,27 @@ def _filters(f: Filters) -> list[str]:
     for rule in f.longer_than or []:
         op = "at least" if rule.inclusive else "more than"
         out.append(f"{_stamp(rule.to)} {op} {rule.hours:g} h after {_stamp(rule.from_)}")
+    if f.event_kind:
+        out.append("of kind " + " or ".join(f.event_kind))
+    if f.late_over_minutes is not None:
+        out.append(f"received more than {f.late_over_minutes:g} min after they occurred")
     return out
 
 
 def describe(spec: IndicatorSpec) -> str:
     window = spec.window_hours if spec.window_hours is not None else 24
-    rows = POPULATION[spec.population].format(w=f"{window:g}")
+    population = "events" if spec.source == "events" else spec.population
+    rows = POPULATION[population].format(w=f"{window:g}")
     conditions = _filters(spec.filters)
     if conditions:
         rows += " that are " + ", ".join(conditions)
     m = spec.measure
     if isinstance(m, Count):
         text = f"Number of {rows}."
+    elif isinstance(m, PerHour):
+        text = f"Number of {rows}, divided by {window:g} (per hour)."
+    elif isinstance(m, Delay):
+        text = f"{STAT[m.stat].capitalize()} of minutes from occurrence to receipt of {rows}."
     elif isinstance(m, SumTeu):
         text = f"Sum of TEU of {rows}."
     elif isinstance(m, Share):

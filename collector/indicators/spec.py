@@ -1,4 +1,5 @@
-"""What an indicator may say: a population of lots, filters on their fields and one measure.
+"""What an indicator may say: rows of a source (lots, or cargo events), filters on their fields
+and one measure.
 
 A spec never carries SQL. Every value a user gives is checked here (enums, patterns, bounds)
 and bound as a parameter by compile.py; invalid specs raise pydantic's ValidationError, whose
@@ -8,11 +9,22 @@ and bound as a parameter by compile.py; invalid specs raise pydantic's Validatio
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from collector.events import HAZARD_CLASSES
+from collector.events import HAZARD_CLASSES, EventKind
 
 # The longest look-back any spec may ask for; a window beyond it has no bound worth computing
 # every minute for every node.
@@ -34,6 +46,25 @@ POPULATION_STAMP = {
     "released": "released",
     "removed": "removed",
 }
+
+# The cargo events a `source: events` spec reads: those that occurred in this many hours before t
+# (collector.indicators.event_source); `window_hours` is required and narrows it.
+EVENTS_SOURCE = "cargo_events"
+EVENTS_WINDOW_HOURS = 24.0
+# Filters that only lots have (stages, holds, deadlines, dwell), and those only events have.
+LOT_FILTERS = frozenset(
+    {
+        "stage",
+        "on_hold",
+        "deadline",
+        "limit_hours_at_most",
+        "stamped",
+        "within_hours",
+        "dwell_over_hours",
+        "longer_than",
+    }
+)
+EVENT_FILTERS = frozenset({"event_kind", "late_over_minutes"})
 
 Population = Literal["present", "arrived", "declared", "inspected", "released", "removed"]
 Stamp = Literal[
@@ -71,6 +102,7 @@ def _bounded_hours(value: float) -> float:
 
 
 Hours = Annotated[float, Field(ge=0), AfterValidator(_bounded_hours)]
+Minutes = Annotated[float, Field(ge=0, le=MAX_WINDOW_HOURS * 60)]
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{2,62}$")
 UN_NUMBER = re.compile(r"^[0-9]{4}$")
@@ -119,6 +151,12 @@ class Filters(_Strict):
         default=None, description="on site more than this many hours at t"
     )
     longer_than: list[Longer] | None = Field(default=None, min_length=1)
+    event_kind: list[EventKind] | None = Field(
+        default=None, min_length=1, description="kinds of cargo event (events only)"
+    )
+    late_over_minutes: Minutes | None = Field(
+        default=None, description="received more than this many minutes after it occurred"
+    )
 
     @field_validator("hazard_class")
     @classmethod
@@ -173,7 +211,33 @@ class SumTeu(_Strict):
     kind: Literal["sum_teu"] = "sum_teu"
 
 
-Measure = Annotated[Count | Share | Duration | Dwell | SumTeu, Field(discriminator="kind")]
+class PerHour(_Strict):
+    """Rows per hour of the window (events only): the count divided by `window_hours`."""
+
+    kind: Literal["per_hour"] = "per_hour"
+
+
+class Delay(_Strict):
+    """A statistic of the minutes from an event's occurrence to its receipt (events only)."""
+
+    kind: Literal["delay"] = "delay"
+    stat: Stat
+
+
+Measure = Annotated[
+    Count | Share | Duration | Dwell | SumTeu | PerHour | Delay, Field(discriminator="kind")
+]
+# The measures each source can take.
+LOT_MEASURES = frozenset({"count", "share", "duration", "dwell", "sum_teu"})
+EVENT_MEASURES = frozenset({"count", "share", "per_hour", "delay"})
+
+
+def _refuse(loc: tuple[str, ...], reason: str) -> ValidationError:
+    """A ValidationError at `loc` (a model validator's own errors would name no field)."""
+    error = PydanticCustomError("spec", "{reason}", {"reason": reason})
+    return ValidationError.from_exception_data(
+        "IndicatorSpec", [InitErrorDetails(type=error, loc=loc, input=None)]
+    )
 
 
 class IndicatorSpec(_Strict):
@@ -183,7 +247,7 @@ class IndicatorSpec(_Strict):
     unit: str = Field(min_length=1, max_length=20)
     theme: Theme
     direction: Direction
-    source: Literal["lots"] = "lots"
+    source: Literal["lots", "events"] = "lots"
     population: Population = "present"
     window_hours: Hours | None = Field(
         default=None, description="narrow a windowed population to the hours before t"
@@ -204,6 +268,9 @@ class IndicatorSpec(_Strict):
 
     @model_validator(mode="after")
     def _bounded(self) -> IndicatorSpec:
+        if self.source == "events":
+            return self._events()
+        self._only(LOT_FILTERS | (set(Filters.model_fields) - EVENT_FILTERS), LOT_MEASURES)
         held = POPULATION_WINDOW_HOURS[self.population]
         if self.window_hours is not None:
             if held is None:
@@ -219,4 +286,47 @@ class IndicatorSpec(_Strict):
             raise ValueError("measure: dwell is the time on site of present lots only")
         if self.filters.dwell_over_hours is not None and self.population != "present":
             raise ValueError("filters.dwell_over_hours: only present lots have a dwell at t")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # An events spec has no population: its stored form must validate again.
+        data: dict[str, Any] = handler(self)
+        if self.source == "events":
+            data.pop("population", None)
+        return data
+
+    def _only(self, filters: frozenset[str] | set[str], measures: frozenset[str]) -> None:
+        """Refuse a filter or measure the spec's source does not have, naming it."""
+        if self.measure.kind not in measures:
+            raise _refuse(
+                ("measure", "kind"),
+                f"{self.measure.kind} is not a measure of {self.source}"
+                f" (one of {', '.join(sorted(measures))})",
+            )
+        other = "events" if self.source == "lots" else "lots"
+        parts: list[tuple[tuple[str, ...], Filters]] = [(("filters",), self.filters)]
+        if isinstance(self.measure, Share):
+            parts.append((("measure", "part"), self.measure.part))
+        for where, given in parts:
+            for name in sorted(given.model_fields_set - filters)[:1]:
+                raise _refuse((*where, name), f"a filter of {other}; {self.source} have no {name}")
+
+    def _events(self) -> IndicatorSpec:
+        """Events: a window of at most EVENTS_WINDOW_HOURS is required, and no lot population."""
+        self._only(set(Filters.model_fields) - LOT_FILTERS, EVENT_MEASURES)
+        if "population" in self.model_fields_set:
+            raise _refuse(("population",), "events have no population (use window_hours)")
+        if self.window_hours is None or self.window_hours <= 0:
+            raise _refuse(
+                ("window_hours",),
+                "required for events, more than 0: an unbounded look-back over cargo events"
+                " is refused",
+            )
+        if self.window_hours > EVENTS_WINDOW_HOURS:
+            raise _refuse(
+                ("window_hours",),
+                f"events hold only the {EVENTS_WINDOW_HOURS:g} h before t;"
+                f" {self.window_hours:g} h would read events they do not hold",
+            )
         return self

@@ -1,6 +1,7 @@
 """/api/v1/indicators: a customs manages its own indicators (versions, retirement, proposal),
 a national admin publishes them, every write is audited, built-ins are read-only, another
-customs cannot see them, and the metrics cycle computes one only in its owner's subtree."""
+customs cannot see them nor learn whether a code is taken in its tree, and the metrics cycle
+computes one only in its owner's subtree."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from quaywatch.cli import cli
 from tests.collector.helpers import RIVER_21_OVER_48H, select_all
 from tests.conftest import make_token
 
-RIVER = RIVER_21_OVER_48H
+# Nanjing customs (2300) owns it, so its code is in Nanjing's namespace.
+RIVER = {**RIVER_21_OVER_48H, "code": "n2300__haz21_river_over_48h"}
 CODE = RIVER["code"]
 LONGTAN = "2301-LONGTAN"
 
@@ -85,13 +87,77 @@ def test_another_customs_never_sees_or_changes_the_indicator(client, engine):
     codes = [i["code"] for i in client.get("/api/v1/indicators", headers=mine).json["items"]]
     assert CODE not in codes and "lots_on_site" in codes
     # Beijing's own indicator is hidden from Nanjing the same way.
-    other = {**RIVER, "code": "beijing_own"}
+    other = {**RIVER, "code": "n0100__beijing_own"}
     assert client.post("/api/v1/indicators", json=other, headers=mine).status_code == 201
-    assert client.get("/api/v1/indicators/beijing_own", headers=nanjing).status_code == 404
+    assert client.get("/api/v1/indicators/n0100__beijing_own", headers=nanjing).status_code == 404
     outside = client.post(
         "/api/v1/indicators", json={**RIVER, "code": "x_abc", "scope": "2300"}, headers=mine
     )
     assert outside.status_code == 403
+
+
+def test_a_code_below_the_nation_is_in_its_owners_namespace(client, engine):
+    nanjing, national = bearer(engine, "2300"), bearer(engine, "CN")
+    for body, prefix in [
+        (RIVER_21_OVER_48H, "n2300__"),
+        ({**RIVER, "scope": "2301"}, "n2301__"),
+        ({**RIVER, "code": "n2300__"}, "n2300__"),
+    ]:
+        answer = client.post("/api/v1/indicators", json=body, headers=nanjing)
+        assert answer.status_code == 422, answer.json
+        assert answer.json["errors"] == [
+            {
+                "field": "code",
+                "reason": f"an indicator owned by {body.get('scope', '2300')}"
+                f" has a code starting with {prefix!r}",
+            }
+        ]
+    national_code = client.post("/api/v1/indicators", json=RIVER, headers=national)
+    assert national_code.status_code == 422 and "no '__'" in national_code.json["detail"]
+    assert client.post("/api/v1/indicators", json=RIVER, headers=nanjing).status_code == 201
+    # Taken inside the caller's own namespace: its own indicator, so the 409 says nothing new.
+    again = client.post("/api/v1/indicators", json=RIVER, headers=nanjing)
+    assert again.status_code == 409 and again.json["errors"][0]["field"] == "code"
+
+
+def test_a_customs_cannot_learn_whether_another_customs_has_a_code(client, engine):
+    nanjing, beijing = bearer(engine, "2300"), bearer(engine, "0100")
+
+    def probe():
+        answer = client.post("/api/v1/indicators", json=RIVER, headers=beijing)
+        return answer.status_code, answer.json
+
+    absent = probe()
+    assert client.post("/api/v1/indicators", json=RIVER, headers=nanjing).status_code == 201
+    assert probe() == absent
+    assert absent[0] == 422 and absent[1]["errors"][0]["field"] == "code"
+
+
+def test_a_customs_creates_an_events_indicator(client, engine):
+    nanjing = bearer(engine, "2300")
+    gate_in = {
+        **RIVER,
+        "code": "n2300__gate_in_river_per_hour",
+        "unit": "events/h",
+        "theme": "data_quality",
+        "direction": "neutral",
+        "source": "events",
+        "window_hours": 1,
+        "filters": {"event_kind": ["arrived"], "site_type": ["RIV"]},
+        "measure": {"kind": "per_hour"},
+    }
+    created = client.post("/api/v1/indicators", json=gate_in, headers=nanjing)
+    assert created.status_code == 201, created.json
+    assert created.json["source"] == "cargo_events" and "population" not in created.json["spec"]
+    for change, field in [
+        ({"window_hours": None}, "window_hours"),
+        ({"window_hours": 48}, "window_hours"),
+        ({"filters": {"dwell_over_hours": 24}}, "filters.dwell_over_hours"),
+        ({"measure": {"kind": "sum_teu"}}, "measure.kind"),
+    ]:
+        answer = client.patch(f"/api/v1/indicators/{gate_in['code']}", json=change, headers=nanjing)
+        assert answer.status_code == 422, (field, answer.json)
+        assert answer.json["errors"][0]["field"] == field
 
 
 def test_built_ins_are_read_only(client, engine):
@@ -121,6 +187,7 @@ def test_a_customs_proposes_and_only_a_national_admin_publishes(client, engine):
     published = client.post(f"/api/v1/indicators/{CODE}/publish", headers=national)
     assert published.status_code == 200, published.json
     assert published.json["owner_node_id"] == "CN" and published.json["version"] == 2
+    assert published.json["code"] == CODE  # publishing keeps the code
     # Published, it is national: read-only for the customs that proposed it.
     assert client.patch(f"/api/v1/indicators/{CODE}", json={}, headers=nanjing).status_code == 403
     assert audit(engine) == [("create", "2300"), ("propose", "2300"), ("publish", "2300")]

@@ -16,6 +16,8 @@ from tests.collector.helpers import RIVER_21_OVER_48H, select_all, select_one
 
 RIVER = RIVER_21_OVER_48H
 LONGTAN = "2301-LONGTAN"
+# Owned by Nanjing customs: in its namespace (collector.indicators.namespace).
+NANJING_RIVER = {**RIVER, "code": "n2300__haz21_river_over_48h"}
 
 
 @pytest.fixture
@@ -60,6 +62,8 @@ def test_every_invalid_spec_is_reported_by_file_code_and_field_and_nothing_is_st
         {**RIVER, "code": "lots_on_site"},
         {**RIVER, "code": "haz_wide", "population": "released", "window_hours": 24 * 100},
         {**RIVER, "code": "haz_scoped", "scope": "9999"},
+        {**RIVER, "code": "haz_nanjing", "scope": "2300"},
+        {**RIVER, "code": "n2300__haz_national"},
     ]
     path, result = apply({"indicators": bad})
     assert result.exit_code == 1
@@ -71,19 +75,23 @@ def test_every_invalid_spec_is_reported_by_file_code_and_field_and_nothing_is_st
         f"{path}: indicator haz_wide: window_hours: Value error, 2400 h is over 90 days (2160 h):"
         " an unbounded look-back is refused",
         f"{path}: indicator haz_scoped: scope: '9999' is not a node of the org tree",
+        f"{path}: indicator haz_nanjing: code: an indicator owned by 2300 has a code starting"
+        " with 'n2300__'",
+        f"{path}: indicator n2300__haz_national: code: a national code contains no '__' (it"
+        " marks a node's namespace)",
     ]
     assert stored(engine) == []
 
 
 def test_applying_upserts_by_code_and_a_changed_spec_is_a_new_version(apply, engine):
-    _, first = apply([{**RIVER, "scope": "2300"}], "--by", "nanjing-ops")
+    _, first = apply([{**NANJING_RIVER, "scope": "2300"}], "--by", "nanjing-ops")
     assert first.exit_code == 0, first.output
-    assert first.output == "haz21_river_over_48h: version 1\n"
-    _, again = apply([{**RIVER, "scope": "2300"}], "--by", "nanjing-ops")
-    assert again.output == "haz21_river_over_48h: unchanged\n"
-    stricter = {**RIVER, "filters": {**RIVER["filters"], "dwell_over_hours": 24}}
+    assert first.output == "n2300__haz21_river_over_48h: version 1\n"
+    _, again = apply([{**NANJING_RIVER, "scope": "2300"}], "--by", "nanjing-ops")
+    assert again.output == "n2300__haz21_river_over_48h: unchanged\n"
+    stricter = {**NANJING_RIVER, "filters": {**RIVER["filters"], "dwell_over_hours": 24}}
     _, changed = apply({"scope": "2300", "indicators": [stricter]}, "--by", "nanjing-ops")
-    assert changed.output == "haz21_river_over_48h: version 2\n"
+    assert changed.output == "n2300__haz21_river_over_48h: version 2\n"
     rows = stored(engine)
     assert [(r.version, r.node_scope, r.created_by) for r in rows] == [
         (1, "2300", "nanjing-ops"),
@@ -91,7 +99,9 @@ def test_applying_upserts_by_code_and_a_changed_spec_is_a_new_version(apply, eng
     ]
     assert rows[1].spec["filters"]["dwell_over_hours"] == 24
     catalogue = select_one(
-        engine, "SELECT builtin, definition FROM indicator WHERE code = :c", c=RIVER["code"]
+        engine,
+        "SELECT builtin, definition FROM indicator WHERE code = :c",
+        c=NANJING_RIVER["code"],
     )
     assert catalogue.builtin is False and "more than 24 h" in catalogue.definition
 
@@ -171,11 +181,22 @@ def test_every_stored_spec_reads_back_as_the_spec_applied(apply, engine):
     }
     share = {**RIVER, "code": "haz21_overdue_share", "unit": "%"}
     share["measure"] = {"kind": "share", "part": {"deadline": "overdue"}}
-    assert apply([RIVER, dwell, share])[1].exit_code == 0
+    events = {
+        **RIVER,
+        "code": "gate_in_river_per_hour",
+        "unit": "events/h",
+        "source": "events",
+        "window_hours": 1,
+        "filters": {"event_kind": ["arrived"], "site_type": ["RIV"]},
+        "measure": {"kind": "per_hour"},
+    }
+    specs = [RIVER, dwell, share, events]
+    assert apply(specs)[1].exit_code == 0
     with engine.connect() as conn:
         active = {i.code: i for i in active_indicators(conn)}
-    for spec in (RIVER, dwell, share):
+    for spec in specs:
         assert IndicatorSpec.model_validate(active[spec["code"]].spec) == (
             IndicatorSpec.model_validate(spec)
         )
-    assert apply([RIVER, dwell, share])[1].output.count("unchanged") == 3
+    assert active["gate_in_river_per_hour"].source == "cargo_events"
+    assert apply(specs)[1].output.count("unchanged") == 4
