@@ -105,7 +105,11 @@ def forecast_plot(
 @click.option("--site", "sites", multiple=True, help="Node ids scored (default: 10 busiest + CN).")
 @click.option("--step-hours", default=3, show_default=True, help="Hours between origins.")
 @click.option(
-    "--budget", default=1.0, show_default=True, help="False-alarm episodes per site-week."
+    "--budget",
+    default=1.0,
+    show_default=True,
+    help="False-alarm episodes per site-week, recorded with --apply (the champion is chosen by"
+    " false-alarm episodes at the best seasonal naive's F1, without a budget).",
 )
 @click.option("--apply", "apply_rules", is_flag=True, help="Store the chosen rule per indicator.")
 @click.option("--deadlines/--no-deadlines", default=True, show_default=True)
@@ -122,9 +126,9 @@ def forecast_plot(
 @click.option(
     "--seasonality-mode",
     type=click.Choice(["additive", "multiplicative"]),
-    default="additive",
-    show_default=True,
-    help="Prophet seasonality mode to score.",
+    multiple=True,
+    help="Prophet seasonality mode to score (repeatable) [default: additive; with --csv, both"
+    " compete for the champion].",
 )
 @click.option("--window-days", default=28, show_default=True, help="Training window per origin.")
 @click.option("--workers", type=int, default=2, show_default=True)

@@ -29,6 +29,8 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from forecaster.backtest.scoring import rate
+
 
 class HasRatios(Protocol):
     """What a case needs to be calibrated (``rules.Case`` has it)."""
@@ -57,11 +59,11 @@ class BandCoverage:
 
     @property
     def before(self) -> float:
-        return self.covered_before / self.rows if self.rows else math.nan
+        return rate(self.covered_before, self.rows)
 
     @property
     def after(self) -> float:
-        return self.covered_after / self.rows if self.rows else math.nan
+        return rate(self.covered_after, self.rows)
 
     @property
     def median_factor(self) -> float:

@@ -68,20 +68,27 @@ def threshold_for(y: pd.Series, share: float = 0.1) -> float | None:
     return None
 
 
+@dataclass(frozen=True)
+class Grid:
+    """Where a series' origins fall and what counts as a crossing: hours of training window,
+    horizon and step between origins, and the threshold's direction."""
+
+    direction: Direction = "above"
+    window: int = 28 * 24
+    horizon: int = 24
+    step: int = 3
+
+
 def _windows(
-    history: pd.DataFrame,
-    threshold: float,
-    direction: Direction,
-    window: int,
-    horizon: int,
-    step: int,
+    history: pd.DataFrame, threshold: float, grid: Grid
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """(training window, truth) per origin, skipping origins already beyond the threshold."""
     hist = history.dropna(subset=["y"]).sort_values("ds", ignore_index=True)
+    window, horizon = grid.window, grid.horizon
     out = []
-    for origin in origins(hist, window_hours=window, horizon_hours=horizon, step_hours=step):
+    for origin in origins(hist, window_hours=window, horizon_hours=horizon, step_hours=grid.step):
         train = hist[(hist["ds"] >= origin - window * HOUR) & (hist["ds"] < origin)]
-        if train.empty or _beyond(train["y"].iloc[-1], threshold, direction):
+        if train.empty or _beyond(train["y"].iloc[-1], threshold, grid.direction):
             continue
         now = train["ds"].iloc[-1]
         out.append((train, hist[(hist["ds"] > now) & (hist["ds"] <= now + horizon * HOUR)]))
@@ -89,20 +96,19 @@ def _windows(
 
 
 def count_origins(
-    histories: Mapping[str, pd.DataFrame],
-    thresholds: Mapping[str, float],
-    direction: Direction,
-    window: int,
-    horizon: int,
-    step: int,
+    histories: Mapping[str, pd.DataFrame], thresholds: Mapping[str, float], grid: Grid
 ) -> tuple[int, int]:
     """(origins, origins skipped because the series was already beyond the threshold)."""
     total = beyond = 0
     for key, history in histories.items():
         hist = history.dropna(subset=["y"]).sort_values("ds", ignore_index=True)
-        n = len(origins(hist, window_hours=window, horizon_hours=horizon, step_hours=step))
+        n = len(
+            origins(
+                hist, window_hours=grid.window, horizon_hours=grid.horizon, step_hours=grid.step
+            )
+        )
         total += n
-        beyond += n - len(_windows(history, thresholds[key], direction, window, horizon, step))
+        beyond += n - len(_windows(history, thresholds[key], grid))
     return total, beyond
 
 
@@ -138,11 +144,8 @@ def _case(
 def baseline_cases(
     histories: Mapping[str, pd.DataFrame],
     thresholds: Mapping[str, float],
+    grid: Grid = Grid(),
     *,
-    direction: Direction = "above",
-    window: int = 28 * 24,
-    horizon: int = 24,
-    step: int = 3,
     non_negative: bool = True,
 ) -> dict[str, list[Case]]:
     """Cases of every baseline in ``baselines.BASELINES`` (cheap: computed in this process);
@@ -150,13 +153,13 @@ def baseline_cases(
     out: dict[str, list[Case]] = {name: [] for name in BASELINES}
     for key, history in histories.items():
         t = thresholds[key]
-        for train, truth in _windows(history, t, direction, window, horizon, step):
+        for train, truth in _windows(history, t, grid):
             now = train["ds"].iloc[-1]
             for name, method in BASELINES.items():
                 clipped: Callable[..., pd.DataFrame] = method  # all take non_negative
-                fc = _safe(partial(clipped, non_negative=non_negative), train, horizon)
+                fc = _safe(partial(clipped, non_negative=non_negative), train, grid.horizon)
                 if fc is not None:
-                    out[name].append(_case(key, fc, truth, now, t, direction))
+                    out[name].append(_case(key, fc, truth, now, t, grid.direction))
     return out
 
 
@@ -170,11 +173,7 @@ def _safe(method: Forecaster, train: pd.DataFrame, horizon: int) -> pd.DataFrame
 def prophet_cases(
     histories: Mapping[str, pd.DataFrame],
     thresholds: Mapping[str, float],
-    *,
-    direction: Direction = "above",
-    window: int = 28 * 24,
-    horizon: int = 24,
-    step: int = 3,
+    grid: Grid = Grid(),
     workers: int = 2,
     config: ProphetConfig = FAST_CONFIG,
 ) -> list[Case]:
@@ -182,16 +181,16 @@ def prophet_cases(
     pool."""
     windows: dict[Hashable, tuple[str, pd.DataFrame, pd.DataFrame]] = {}
     for key, history in histories.items():
-        for train, truth in _windows(history, thresholds[key], direction, window, horizon, step):
+        for train, truth in _windows(history, thresholds[key], grid):
             windows[(key, train["ds"].iloc[-1])] = (key, train, truth)
     jobs = ((name, train) for name, (_, train, _) in windows.items())
-    results = fit_many(jobs, config, workers, horizon_hours=horizon)
+    results = fit_many(jobs, config, workers, horizon_hours=grid.horizon)
     cases = []
     for name, result in results.items():
         key, train, truth = windows[name]
         if result.forecast is not None:
             now = train["ds"].iloc[-1]
-            cases.append(_case(key, result.forecast, truth, now, thresholds[key], direction))
+            cases.append(_case(key, result.forecast, truth, now, thresholds[key], grid.direction))
     return cases
 
 
@@ -245,14 +244,24 @@ def _outcome(case: Case, rule: DecisionRule, name: str, warned: bool) -> Score:
 
 
 def compare(
-    prophet: Sequence[Case], baselines: Mapping[str, Sequence[Case]], step: int = 3
+    prophet: Mapping[str, Sequence[Case]], baselines: Mapping[str, Sequence[Case]], step: int = 3
 ) -> list[tuple[DecisionRule | None, Score]]:
-    """Every candidate rule on Prophet's cases, then each baseline with the ``yhat`` rule."""
+    """Every candidate rule on each Prophet configuration's cases (by label, e.g. ``prophet``
+    or ``prophet multiplicative``), then each baseline with the ``yhat`` rule."""
     rows: list[tuple[DecisionRule | None, Score]] = [
-        (rule, score(prophet, rule, f"prophet {rule.name}", step)) for rule in CANDIDATES
+        (rule, score(cases, rule, f"{label} {rule.name}", step))
+        for label, cases in prophet.items()
+        for rule in CANDIDATES
     ]
     rows += [(None, score(cases, BASELINE_RULE, name, step)) for name, cases in baselines.items()]
     return rows
+
+
+def agreement_cases(prophet: Sequence[Case], naive: Sequence[Case]) -> list[Case]:
+    """Prophet's cases where the baseline warns too (its ``yhat`` rule holds at the origin),
+    probability 0 elsewhere: a Prophet rule scored on them warns only when both methods do."""
+    warns = {(c.key, c.now) for c in naive if c.max_p >= BASELINE_RULE.cut - 1e-12}
+    return [c if (c.key, c.now) in warns else replace(c, p=np.zeros_like(c.p)) for c in prophet]
 
 
 def calibration_of(cases: Sequence[Case]) -> Calibration | None:

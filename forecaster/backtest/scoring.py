@@ -48,6 +48,11 @@ class Method:
     interval_width: float = 0.8
 
 
+def rate(part: float, whole: float) -> float:
+    """``part / whole``, NaN when there is nothing to divide by (no origin, no time at risk)."""
+    return part / whole if whole > 0 else math.nan
+
+
 @dataclass(frozen=True)
 class Score:
     """Counts for one method; rates are properties so that ``a + b`` pools correctly.
@@ -82,11 +87,11 @@ class Score:
 
     @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else math.nan
+        return rate(self.tp, self.tp + self.fp)
 
     @property
     def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else math.nan
+        return rate(self.tp, self.tp + self.fn)
 
     @property
     def f1(self) -> float:
@@ -94,15 +99,15 @@ class Score:
 
     @property
     def false_alarm_rate(self) -> float:
-        return self.fp / (self.fp + self.tn) if self.fp + self.tn else math.nan
+        return rate(self.fp, self.fp + self.tn)
 
     @property
     def false_alarms_per_site_week(self) -> float:
-        return self.fp / self.site_weeks if self.site_weeks > 0 else math.nan
+        return rate(self.fp, self.site_weeks)
 
     @property
     def false_alarm_episodes_per_site_week(self) -> float:
-        return self.fp_episodes / self.site_weeks if self.site_weeks > 0 else math.nan
+        return rate(self.fp_episodes, self.site_weeks)
 
     @property
     def median_lead_hours(self) -> float:
@@ -114,11 +119,11 @@ class Score:
 
     @property
     def mae(self) -> float:
-        return self.abs_error_sum / self.n_points if self.n_points else math.nan
+        return rate(self.abs_error_sum, self.n_points)
 
     @property
     def coverage(self) -> float:
-        return self.n_covered / self.n_points if self.n_points else math.nan
+        return rate(self.n_covered, self.n_points)
 
 
 def prophet_forecaster(cfg: ProphetConfig | None = None) -> Forecaster:

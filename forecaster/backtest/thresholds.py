@@ -3,30 +3,36 @@ its incidents, or any real history in the database) or an external ``timestamp,v
 
 For each indicator, a sample of series (the busiest sites by default, where the simulator's
 incidents happen, plus the national rollup) is scored with every candidate decision rule on
-Prophet and with each baseline on the same origins; ``decision.champion`` picks the rule within
-the false-alarm budget among Prophet's candidates and the seasonal-naive baselines (the
-champion), and the champion's own cases give the calibration.
+Prophet (in each seasonality mode of ``Replay``) and with each baseline on the same origins;
+``champion.choose`` picks the champion among Prophet's candidates and the seasonal-naive
+baselines, the champion's own cases give the calibration, and ``holdout`` repeats the choice
+on the earlier half of the origins to score it on the later half.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 from sqlalchemy import Engine, text
 
 from forecaster.backtest import rules as rb
+from forecaster.backtest.champion import AGREEMENT, Candidate
+from forecaster.backtest.champion import choose as choose_champion
 from forecaster.backtest.conformal import BandCoverage, band_coverage, pooled
 from forecaster.backtest.scoring import Score
-from forecaster.crossings.decision import SEASONAL_NAIVE, Champion, DecisionRule, champion
+from forecaster.crossings.decision import SEASONAL_NAIVE, Champion, DecisionRule
 from forecaster.crossings.threshold_crossing import Direction
 from forecaster.prophet.batch import FAST_CONFIG
 from forecaster.prophet.model import ProphetConfig
 from forecaster.series import forecastable_series, hour_floor, load_histories
+
+SeasonalityMode = Literal["additive", "multiplicative"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,13 @@ class Replay:
     horizon_hours: int = 24
     step_hours: int = 3
     workers: int = 2
-    false_alarm_budget: float = 1.0  # false warnings per series-week at risk
     config: ProphetConfig = FAST_CONFIG
     non_negative: bool = True  # clip forecasts (Prophet's and the baselines') at zero: counts
+    # Prophet is scored in each mode; the first is the production one (bands, origin counts).
+    seasonality_modes: tuple[SeasonalityMode, ...] = ("additive",)
+    # Also score "Prophet and a seasonal naive both warn": the cycle cannot publish that rule
+    # (a decision row names one method), so only an external series scores it.
+    agreement: bool = False
 
 
 @dataclass
@@ -62,6 +72,7 @@ class IndicatorResult:
     skipped_failed: int = 0
     bands: list[BandCoverage] = field(default_factory=list)  # Prophet's, per series
     champion: Champion | None = None  # scores, runner-up and why ``chosen`` won
+    holdout: Holdout | None = None  # the same choice made on the earlier origins only
 
     @property
     def scored(self) -> int:
@@ -101,6 +112,12 @@ def load(
     return out
 
 
+def prophet_label(mode: str) -> str:
+    """Method name of Prophet's rules in one seasonality mode (additive, production's, is
+    plain ``prophet``)."""
+    return "prophet" if mode == "additive" else f"prophet {mode}"
+
+
 def score_indicator(
     subject: str,
     histories: dict[str, pd.DataFrame],
@@ -116,42 +133,33 @@ def score_indicator(
     usable = {k: histories[k] for k in thresholds}
     if not usable:
         return None
-    window, horizon, step = replay.window_hours, replay.horizon_hours, replay.step_hours
+    grid = rb.Grid(direction, replay.window_hours, replay.horizon_hours, replay.step_hours)
     config = replace(replay.config, non_negative=replay.non_negative)
-    prophet = rb.prophet_cases(
-        usable,
-        thresholds,
-        direction=direction,
-        window=window,
-        horizon=horizon,
-        step=step,
-        workers=replay.workers,
-        config=config,
-    )
-    baselines = rb.baseline_cases(
-        usable,
-        thresholds,
-        direction=direction,
-        window=window,
-        horizon=horizon,
-        step=step,
-        non_negative=replay.non_negative,
-    )
-    total, beyond = rb.count_origins(usable, thresholds, direction, window, horizon, step)
+    prophet = {
+        prophet_label(mode): rb.prophet_cases(
+            usable, thresholds, grid, replay.workers, replace(config, seasonality_mode=mode)
+        )
+        for mode in replay.seasonality_modes
+    }
+    record = prophet[prophet_label(replay.seasonality_modes[0])]  # bands and counts: the first
+    baselines = rb.baseline_cases(usable, thresholds, grid, non_negative=replay.non_negative)
+    total, beyond = rb.count_origins(usable, thresholds, grid)
+    if replay.agreement:
+        prophet |= {
+            f"{label}{AGREEMENT}{naive}": rb.agreement_cases(cases, baselines[naive])
+            for label, cases in list(prophet.items())
+            for naive in SEASONAL_NAIVE
+        }
     rows = rb.compare(prophet, baselines, replay.step_hours)
     result = IndicatorResult(
         subject, len(usable), rows, None, None, thresholds, total, beyond,
-        total - beyond - len(prophet), band_coverage(prophet, horizon),
+        total - beyond - len(record), band_coverage(record, grid.horizon),
     )  # fmt: skip
-    if not prophet:
+    if not any(prophet.values()):
         return result  # a rule chosen from zero scored origins would be noise
-    candidates = [(rule, s) for rule, s in rows if rule is not None]
-    # Baselines compete on the same origins with the yhat rule they were scored with.
-    candidates += [
-        (DecisionRule(method=s.method), s) for _, s in rows if s.method in SEASONAL_NAIVE
-    ]
-    won = champion(candidates, replay.false_alarm_budget)
-    cases = prophet if won.rule.method == "prophet" else baselines[won.rule.method]
+    won = choose_champion(_candidates(rows))
+    label = won.score.method.removesuffix(f" {won.rule.name}")
+    cases = prophet[label] if won.rule.method == "prophet" else baselines[won.rule.method]
     q = pooled(result.bands, subject).median_factor
     result.chosen = replace(
         won.rule,
@@ -159,7 +167,54 @@ def score_indicator(
         conformal_factor=q if math.isfinite(q) else None,
     )
     result.chosen_score, result.champion = won.score, won
+    result.holdout = holdout(prophet, baselines, replay.step_hours)
     return result
+
+
+def _candidates(rows: Sequence[tuple[DecisionRule | None, Score]]) -> list[Candidate]:
+    """Prophet's rules and, with the yhat rule they were scored with, the seasonal naives."""
+    candidates = [(rule, s) for rule, s in rows if rule is not None]
+    return candidates + [
+        (DecisionRule(method=s.method), s) for _, s in rows if s.method in SEASONAL_NAIVE
+    ]
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """The champion chosen on the origins before ``split`` only, and the later origins' scores
+    of that candidate and of each seasonal naive: the choice measured out of sample."""
+
+    split: pd.Timestamp
+    champion: Champion
+    later: list[Score]
+
+
+def holdout(
+    prophet: Mapping[str, Sequence[rb.Case]],
+    baselines: Mapping[str, Sequence[rb.Case]],
+    step: int,
+) -> Holdout | None:
+    """Choose on the earlier half of the origins, score on the later half (None: too few)."""
+    nows = sorted({c.now for cases in baselines.values() for c in cases})
+    if len(nows) < 2:
+        return None
+    split = nows[len(nows) // 2]
+
+    def part(cases: Sequence[rb.Case], later: bool) -> list[rb.Case]:
+        return [c for c in cases if (c.now >= split) == later]
+
+    halves = [
+        rb.compare(
+            {k: part(v, later) for k, v in prophet.items()},
+            {k: part(v, later) for k, v in baselines.items()},
+            step,
+        )
+        for later in (False, True)
+    ]
+    won = choose_champion(_candidates(halves[0]))
+    scores = {s.method: s for _, s in halves[1]}
+    names = dict.fromkeys([won.score.method, *SEASONAL_NAIVE])  # a naive champion once
+    return Holdout(split, won, [scores[name] for name in names])
 
 
 def read_csv_series(path: Path) -> pd.DataFrame:

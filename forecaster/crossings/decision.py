@@ -12,18 +12,14 @@ then apply their own ``min_probability`` on top. ``consecutive`` (debounce over 
 forecasts) and recovery are recorded for the alert rule's ``for`` and ``keep_firing_for``: the
 alerter already implements both, so the forecaster does not repeat them.
 
-``choose`` picks the rule per indicator from backtest scores: the best F1 among candidates
-within the false-alarm budget (false-alarm episodes per site-week: a run of consecutive false
-warnings is one alert to an operator), else the candidate with the fewest. The candidates are
-Prophet's rules and the seasonal-naive baselines (``SEASONAL_NAIVE``, the ``yhat`` rule on the
-value one season back), so an indicator's *champion* may be a baseline; ``champion`` also names
-the runner-up (the best of the other methods) and says why the champion won.
+The candidates (``CANDIDATES``) are Prophet's rules and the seasonal-naive baselines
+(``SEASONAL_NAIVE``, the ``yhat`` rule on the value one season back); the backtest picks the
+*champion* among them (``forecaster.backtest.champion.choose``), so it may be a baseline.
+``Champion`` is that choice with its score, the runner-up and why it won.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,29 +139,6 @@ def decide(
     return Decision(threshold, direction, at, lead, rule.published_probability(raw), raw, rule.name)
 
 
-def choose(
-    scored: Sequence[tuple[DecisionRule, Score]], false_alarm_budget: float
-) -> tuple[DecisionRule, Score]:
-    """The candidate with the best F1 among those within ``false_alarm_budget`` false-alarm
-    episodes per site-week (ties: fewer false alarms, then the longer median lead); if none is
-    within budget, the one with the fewest false alarms."""
-    if not scored:
-        raise ValueError("no candidates to choose from")
-
-    def fa(score: Score) -> float:
-        value = score.false_alarm_episodes_per_site_week
-        return math.inf if math.isnan(value) else value
-
-    def lead(score: Score) -> float:
-        value = score.median_lead_hours
-        return -math.inf if math.isnan(value) else value
-
-    within = [pair for pair in scored if fa(pair[1]) <= false_alarm_budget]
-    if within:
-        return max(within, key=lambda p: (p[1].f1, -fa(p[1]), lead(p[1])))
-    return min(scored, key=lambda p: (fa(p[1]), -p[1].f1))
-
-
 @dataclass(frozen=True)
 class Champion:
     """The chosen rule with its score, the runner-up (best of the other methods) and why."""
@@ -174,38 +147,3 @@ class Champion:
     score: Score
     runner_up: tuple[DecisionRule, Score] | None
     reason: str
-
-
-def champion(scored: Sequence[tuple[DecisionRule, Score]], false_alarm_budget: float) -> Champion:
-    """``choose`` over every candidate (Prophet's rules and baselines alike), then ``choose``
-    over the candidates of the other methods for the runner-up."""
-    rule, score = choose(scored, false_alarm_budget)
-    others = [
-        pair for pair in scored if (pair[0].method == "prophet") != (rule.method == "prophet")
-    ]
-    runner_up = choose(others, false_alarm_budget) if others else None
-    return Champion(rule, score, runner_up, _reason(score, runner_up, false_alarm_budget))
-
-
-def _reason(score: Score, runner_up: tuple[DecisionRule, Score] | None, budget: float) -> str:
-    fa = score.false_alarm_episodes_per_site_week
-    if not fa <= budget:
-        return (
-            f"no candidate within {budget:g} false-alarm episodes per site-week: fewest ({fa:.2f})"
-        )
-    if runner_up is None:
-        return f"best F1 ({score.f1:.2f}) within {budget:g} false-alarm episodes per site-week"
-    other = runner_up[1]
-    other_fa = other.false_alarm_episodes_per_site_week
-    if score.f1 > other.f1:
-        return (
-            f"higher F1 within the budget: {score.f1:.2f} against {other.f1:.2f} ({other.method})"
-        )
-    if other_fa <= budget and fa < other_fa:
-        return (
-            f"equal F1 ({score.f1:.2f}), fewer false-alarm episodes per site-week: {fa:.2f}"
-            f" against {other_fa:.2f} ({other.method})"
-        )
-    if other_fa > budget:
-        return f"within the budget; {other.method} is not ({other_fa:.2f} episodes per site-week)"
-    return f"equal F1 and false alarms to {other.method}; the longer median lead"

@@ -74,7 +74,7 @@ def test_backtest_on_stored_history_scores_rules_and_applies_the_choice(run, ris
     result = run("backtest", "--days", "1", *series, *_windows(7, 6), "--apply")
     assert result.exit_code == 0, result.output
     assert "## hazardous_lots_held" in result.output and "| seasonal_naive_24h |" in result.output
-    assert "Chosen (budget 1 false-alarm episodes per site-week)" in result.output
+    assert "Champion: **" in result.output and "among candidates at F1 >=" in result.output
     with engine.connect() as conn:
         methods = conn.execute(
             text("SELECT count(*), count(*) FILTER (WHERE chosen) FROM backtest_result")

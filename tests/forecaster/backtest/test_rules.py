@@ -43,11 +43,11 @@ def test_thresholds_are_the_rarely_reached_level_even_for_mostly_zero_counts():
 def test_prophet_and_baselines_are_scored_on_the_same_origins(make_series):
     history = make_series(n=12 * 24)
     threshold = rb.threshold_for(history["y"])
-    kwargs = {"window": 7 * 24, "horizon": 24, "step": 24}
-    prophet = rb.prophet_cases({"s": history}, {"s": threshold}, workers=1, **kwargs)
-    baselines = rb.baseline_cases({"s": history}, {"s": threshold}, **kwargs)
+    grid = rb.Grid(window=7 * 24, horizon=24, step=24)
+    prophet = rb.prophet_cases({"s": history}, {"s": threshold}, grid, workers=1)
+    baselines = rb.baseline_cases({"s": history}, {"s": threshold}, grid)
     assert len(prophet) == len(baselines["seasonal_naive_24h"]) > 0
-    rows = rb.compare(prophet, baselines, step=24)
+    rows = rb.compare({"prophet": prophet}, baselines, step=24)
     assert len(rows) == 15 + 4
     assert rb.calibration_of(prophet) is None  # fewer than 20 cases
 
@@ -75,3 +75,12 @@ def test_lead_is_per_crossing_from_the_first_true_warning():
     assert early.median_lead_hours == 11.5 and late.median_lead_hours == 4.0
     # Per TP origin (the old figure) the early method's median was 10.5 h, of (21, 18, ..., 3, 2):
     # warning again as the crossing nears pulled its lead down.
+
+
+def test_an_agreement_case_warns_only_where_the_baseline_warns_too():
+    prophet = [case(0, 0.9, True), case(3, 0.9, False), case(6, 0.2, True)]
+    naive = [case(0, 0.6, True), case(3, 0.1, False), case(6, 0.9, True)]
+    both = rb.agreement_cases(prophet, naive)
+    assert [c.max_p for c in both] == [0.9, 0.0, 0.2]
+    scored = rb.score(both, DecisionRule("edge"), "both", step=3)
+    assert (scored.tp, scored.fp, scored.fn) == (2, 0, 0)  # edge cuts at 0.1
