@@ -9,7 +9,11 @@ hours a simulator backfill of 30 days would):
 - lots: `lots_per_day` a day nationally (20,000 is the simulator's scale 1), 3% hazardous, with
   arrival, release and removal events and the odd hold; hazardous lots still on site get their
   deadlines from the storage-limit trigger as in production;
-- alert history (a transition every few minutes), firing instances and delivery attempts.
+- alert history (a transition every few minutes), firing instances and delivery attempts;
+- forecasts as the cycle keeps them: a refit per forecastable series every hour for the last
+  `forecast_days` days (the cycle's retention), each 48 hourly rows with a band, the latest-run
+  pointer per series; a breach prediction per hazardous lot on site every 15 minutes over the
+  same days; a champion per indicator and one backtest's scores.
 
 Each query runs `repeats` times after one warm-up; the median is reported, at the dashboard's
 default range and at the last 30 days. The budget is 300 ms per query.
@@ -141,10 +145,74 @@ FROM channel c, generate_series(1, %(per_channel)s)
 """
 
 
+_FORECAST_RUNS = """
+INSERT INTO forecast_run (started_at, finished_at, series_total, series_ok, crossings,
+                          lots_scored)
+SELECT t, t + interval '25 seconds', n.series, n.series, 40, 2000
+FROM generate_series(%(start)s::timestamptz, %(end)s::timestamptz, '1 hour') t,
+     (SELECT count(*) AS series FROM series s JOIN indicator i ON i.code = s.indicator_code
+      WHERE i.forecastable) n
+"""
+
+# Each run's forecast starts at the next hour: the band widens with the lead, the value follows
+# the same daily wave as the points.
+_FORECASTS = f"""
+INSERT INTO forecast (ds, run_id, series_id, yhat, yhat_lower, yhat_upper)
+SELECT ds, r.run_id, s.series_id, v, greatest(0, v * (0.85 - 0.004 * h)), v * (1.15 + 0.004 * h)
+FROM forecast_run r
+CROSS JOIN series s JOIN indicator i ON i.code = s.indicator_code AND i.forecastable
+CROSS JOIN generate_series(1, 48) h
+CROSS JOIN LATERAL (SELECT date_trunc('hour', r.started_at) + h * interval '1 hour' AS ds) d
+CROSS JOIN LATERAL (SELECT extract(epoch FROM ds) / 86400 * 2 * pi() + s.series_id AS w) x
+CROSS JOIN LATERAL (SELECT {_VALUE} AS v) y
+"""
+
+_MODELS = """
+INSERT INTO forecast_model (series_id, run_id, format_version, fitted_at, history_end,
+                            n_points, data_hash, fit_seconds, warm_start)
+SELECT s.series_id, last.run_id, 1, last.started_at, last.started_at, 672, 'bench', 0.03, '{}'
+FROM series s JOIN indicator i ON i.code = s.indicator_code AND i.forecastable,
+     (SELECT run_id, started_at FROM forecast_run ORDER BY started_at DESC LIMIT 1) last
+"""
+
+_BREACH = """
+INSERT INTO lot_breach_prediction (lot_id, site_id, visit_no, computed_at, breach_probability,
+                                   predicted_breach_at, run_id, congestion)
+SELECT l.lot_id, l.site_id, l.visit_no, t, p, CASE WHEN p >= 0.5 THEN l.deadline_at END, 1, 1
+FROM lot l
+CROSS JOIN generate_series(%(start)s::timestamptz, %(end)s::timestamptz, '15 minutes') t
+CROSS JOIN LATERAL (SELECT least(1, greatest(0, extract(epoch FROM t - l.arrived_at)
+                    / nullif(extract(epoch FROM l.deadline_at - l.arrived_at), 0))) AS p) x
+WHERE l.hazard_class IS NOT NULL AND l.deadline_at IS NOT NULL
+  AND l.arrived_at <= t AND coalesce(l.removed_at, 'infinity') > t
+"""
+
+_BACKTEST = """
+WITH run AS (
+    INSERT INTO backtest_run (started_at, finished_at, source) VALUES
+        (%(end)s::timestamptz - interval '1 day', %(end)s::timestamptz - interval '23 hours',
+         'bench') RETURNING backtest_id
+), methods(method) AS (VALUES ('prophet:yhat'), ('prophet:edge'), ('prophet:p>=0.3'),
+    ('prophet:p>=0.7'), ('seasonal_naive_24h'), ('seasonal_naive_168h'), ('linear_6h')),
+scopes(scope) AS (SELECT 'all' UNION ALL SELECT node_id FROM org_node WHERE level = 'customs'),
+decided AS (
+    INSERT INTO forecast_decision (indicator_code, rule, backtest_id, method, f1, reason)
+    SELECT code, 'edge', run.backtest_id, 'prophet', 0.7, 'bench' FROM indicator, run
+    WHERE forecastable RETURNING indicator_code
+)
+INSERT INTO backtest_result (backtest_id, kind, subject, scope, method, chosen, horizon_hours,
+    tp, fp, fn, tn, precision, recall, f1, false_alarm_rate, coverage)
+SELECT run.backtest_id, 'threshold', i.code, sc.scope, m.method, m.method = 'prophet:edge', 24,
+       40, 10, 12, 300, 0.8, 0.77, 0.78, 0.03, 0.79
+FROM run, indicator i, methods m, scopes sc WHERE i.forecastable
+"""
+
+
 def _load(conn: psycopg.Connection[Any], end: datetime, cfg: dict[str, int]) -> dict[str, float]:
     """Write the data set; return the seconds each part took."""
     days, timings = cfg["days"], {}
     start = end.replace(minute=0) - timedelta(days=days)
+    forecast_start = end.replace(minute=0) - timedelta(days=cfg["forecast_days"])
     minute_start = end - timedelta(hours=cfg["minute_hours"])
     steps: list[tuple[str, str, dict[str, Any]]] = [
         ("points_coarse", _POINTS, {"start": start, "end": minute_start - timedelta(minutes=1),
@@ -157,6 +225,11 @@ def _load(conn: psycopg.Connection[Any], end: datetime, cfg: dict[str, int]) -> 
         ("alerts", _ALERTS, {"end": end, "days": days, "transitions": 300 * days}),
         ("instances", _INSTANCES, {"end": end}),
         ("deliveries", _DELIVERIES, {"end": end, "days": days, "per_channel": 40 * days}),
+        ("forecast_runs", _FORECAST_RUNS, {"start": forecast_start, "end": end}),
+        ("forecasts", _FORECASTS, {}),
+        ("forecast_models", _MODELS, {}),
+        ("breach_predictions", _BREACH, {"start": forecast_start, "end": end}),
+        ("backtest", _BACKTEST, {"end": end}),
     ]  # fmt: skip
     for name, sql, params in steps:
         began = time.perf_counter()
@@ -198,11 +271,12 @@ def run(
     minute_hours: int = int(os.environ.get("QW_BENCH_MINUTE_HOURS", "48")),
     step_minutes: int = int(os.environ.get("QW_BENCH_STEP_MINUTES", "15")),
     lots_per_day: int = int(os.environ.get("QW_BENCH_LOTS_PER_DAY", "20000")),
+    forecast_days: int = int(os.environ.get("QW_BENCH_FORECAST_DAYS", "3")),
     repeats: int = 5,
 ) -> dict[str, Any]:
     """Build the data set in a private cluster, time every query, return the figures."""
     cfg = {"days": days, "minute_hours": minute_hours, "step_minutes": step_minutes,
-           "lots_per_day": lots_per_day}  # fmt: skip
+           "lots_per_day": lots_per_day, "forecast_days": forecast_days}  # fmt: skip
     with bench_server() as server:
         name, engine = seeded_database(server)
         engine.dispose()
@@ -210,6 +284,7 @@ def run(
         with psycopg.connect(server.url(name)) as conn:
             load_seconds = _load(conn, end, cfg)
             rows = conn.execute("SELECT count(*) FROM metric_point").fetchone()
+            forecast_rows = conn.execute("SELECT count(*) FROM forecast").fetchone()
         reader_url = server.url(name).replace("://postgres@", "://quaywatch_grafana@", 1)
         with psycopg.connect(reader_url, autocommit=True) as reader:
             queries = _time_queries(reader, end, repeats)
@@ -217,6 +292,7 @@ def run(
     return {
         "config": cfg,
         "metric_points": rows[0] if rows else 0,
+        "forecast_rows": forecast_rows[0] if forecast_rows else 0,
         "load_seconds": load_seconds,
         "budget_ms": BUDGET_MS,
         "worst_ms": worst,

@@ -48,6 +48,8 @@ def reader_connection(pg_server: PgServer, database: str) -> Iterator[Any]:
         conn.execute(f"SET ROLE {READER}")
         conn.execute("SET default_transaction_read_only = on")
         conn.execute("SET statement_timeout = '10s'")
+        conn.execute("SET jit = off")
+        conn.execute("SET max_parallel_workers_per_gather = 0")
     with conn:
         yield conn
 

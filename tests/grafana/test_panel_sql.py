@@ -49,6 +49,13 @@ def test_the_reader_role_has_a_statement_timeout_and_is_read_only(reader):
     assert reader.execute("SHOW default_transaction_read_only").fetchone()[0] == "on"
 
 
+def test_the_reader_role_plans_dashboard_queries_without_jit_or_parallel_workers(reader):
+    # Many short panel queries at once: JIT compiling and parallel scans cost more than they save
+    # (sql/0070, docs/benchmarks.md).
+    assert reader.execute("SHOW jit").fetchone()[0] == "off"
+    assert reader.execute("SHOW max_parallel_workers_per_gather").fetchone()[0] == "0"
+
+
 @pytest.mark.parametrize("table", ["lot", "cargo_event", "metric_point", "series", "org_node",
                                    "station_feed", "channel", "alert_instance", "api_token"])  # fmt: skip
 def test_the_reader_cannot_read_the_tables_behind_the_views(reader, table):
