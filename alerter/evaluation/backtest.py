@@ -4,7 +4,9 @@ that would have cost in notifications. Writes nothing.
 The replay uses the same pure evaluate() as the live evaluator, stepping through time:
 - threshold and feed-silence rules read metric_point (windows up to 7 days, 1- or 5-minute
   steps, the last value of each step) or metric_hourly beyond (hourly steps, the hour's last
-  value: coarser, so short spikes can be missed; the answer says which source it used);
+  value: coarser, so short spikes can be missed; the answer says which source it used); a
+  feed-silence rule with ``expected: learned`` judges each site at each step by the rate it had
+  learned by then, from hourly event counts read once;
 - forecast rules read forecast_crossing: at each step, the newest run computed by then;
 - deadline rules read lot: a lot is observed while present and within hours_before of its
   deadline (breach predictions are not replayed).

@@ -10,6 +10,7 @@ such week yet is new: it has no learned rate, and its rule keeps the fixed windo
 from __future__ import annotations
 
 import math
+import statistics
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -100,3 +101,60 @@ def learned_rule(rule: AnyRule, rates: Mapping[int, float] | None, now: datetime
     gap = improbable_gap_minutes(rates, now, rule.max_probability)
     # Whole minutes: the silence is measured once a minute, and the limit shows in messages.
     return rule.model_copy(update={"minutes": max(rule.minutes, float(math.ceil(gap)))})
+
+
+# --- the same rates for a replay, from hourly counts read once --------------------------------
+# A rule replay steps through days of history; one RATE_SQL per step would be thousands of
+# statements. It reads each site's hourly event counts once (HOURLY_SQL) and derives, per hour,
+# exactly what RATE_SQL would have answered then (a test compares the two).
+
+HOURLY_SQL = """
+SELECT site_id, date_trunc('hour', occurred_at) AS hour, count(*) AS n
+FROM cargo_event
+WHERE occurred_at >= CAST(:since AS timestamptz) AND occurred_at < CAST(:until AS timestamptz)
+GROUP BY 1, 2
+"""
+
+
+class HistoricRates:
+    """Learned rates at any hour of a replay window: ``at(site, now)`` is ``read_rates`` as it
+    would have answered at ``now`` for that site (None: no learned rate then)."""
+
+    def __init__(self, counts: Mapping[str, Mapping[datetime, int]]) -> None:
+        self._counts = counts
+        self._hours = {site: sorted(by_hour) for site, by_hour in counts.items()}
+        self._cache: dict[tuple[str, datetime], dict[int, float] | None] = {}
+
+    @classmethod
+    def read(cls, conn: Connection, since: datetime, until: datetime) -> HistoricRates:
+        start = since.replace(minute=0, second=0, microsecond=0) - timedelta(
+            hours=SLOTS - 1, days=7 * LEARN_WEEKS
+        )
+        counts: dict[str, dict[datetime, int]] = defaultdict(dict)
+        params = {"since": start, "until": until}
+        for site, hour, n in conn.execute(text(HOURLY_SQL), params).all():
+            counts[site][hour] = int(n)
+        return cls(counts)
+
+    def at(self, site: str, now: datetime) -> dict[int, float] | None:
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        key = (site, hour)
+        if key not in self._cache:
+            self._cache[key] = self._rates(site, hour)
+        return self._cache[key]
+
+    def _rates(self, site: str, hour: datetime) -> dict[int, float] | None:
+        since = hour - timedelta(hours=SLOTS - 1, days=7 * LEARN_WEEKS)
+        first = next((h for h in self._hours.get(site, ()) if h >= since), None)
+        if first is None or first > hour:
+            return None
+        counts = self._counts[site]
+        rates: dict[int, float] = {}
+        for back in range(SLOTS):
+            slots = [
+                hour - timedelta(hours=back, days=7 * week) for week in range(1, LEARN_WEEKS + 1)
+            ]
+            seen = [counts.get(start, 0) for start in slots if start >= first]
+            if seen:
+                rates[back] = float(statistics.median(seen))
+        return rates or None

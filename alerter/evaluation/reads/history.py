@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from alerter.evaluation.alert_state import fingerprint
 from alerter.evaluation.labels import Node, Target, World
+from alerter.evaluation.learned_rate import HistoricRates, learned_rule
 from alerter.evaluation.observations import Observation, instance_labels
 from alerter.evaluation.reads.lots import deadline_observation
 from alerter.evaluation.reads.series import best_crossing, best_observation, series_observation
@@ -66,7 +67,9 @@ def frames(conn: Connection, target: Target, world: World, window: Window) -> tu
         runs = _runs(conn, list(series), rule, window)
         return _forecast_frames(target, rule, world, series, runs, window), len(series)
     points = _points(conn, list(series), window)
-    return _value_frames(target, world, series, points, window), len(series)
+    learned = isinstance(rule, NoDataRule) and rule.expected == "learned"
+    rates = HistoricRates.read(conn, window.since, window.until) if learned else None
+    return _value_frames(target, world, series, points, window, rates), len(series)
 
 
 def _series(conn: Connection, rule: AnyRule, world: World) -> dict[int, Node]:
@@ -130,7 +133,10 @@ def _value_frames(
     series: dict[int, Node],
     points: dict[int, list[tuple[datetime, float]]],
     window: Window,
+    rates: HistoricRates | None = None,
 ) -> Frames:
+    """Observations per step; with ``rates`` (a learned no-data rule) each site's limit is the
+    one its learned rate gave at that step, as the live evaluation sets it."""
     rule = target.rule
     silence = isinstance(rule, NoDataRule)
     code = rule.indicator_code
@@ -146,14 +152,19 @@ def _value_frames(
             base = bases.get(sid)
             if base is None:
                 continue
+            effective = base.rule
             if silence:
                 value += (at - seen).total_seconds() / 60
+                if rates is not None:
+                    site_rates = rates.at(base.node_id, at)
+                    stretched = learned_rule(base.rule or rule, site_rates, at)
+                    effective = stretched or base.rule
             frame.append(
                 Observation(
                     base.labels,
                     base.node_id,
                     value,
-                    base.rule,
+                    effective,
                     base.context,
                     False,
                     base.fingerprint,

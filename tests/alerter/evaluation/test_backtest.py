@@ -9,7 +9,7 @@ from alerter.evaluation.backtest import run_backtest
 from alerter.evaluation.notify_sim import Timing
 from alerter.rules.inheritance import Override
 from alerter.rules.kinds import parse_rule
-from cargo_events import ev
+from cargo_events import T0, ev
 from cargo_events import store as store_events
 
 CLEARANCE = "clearance_time_p90_hours"
@@ -199,3 +199,16 @@ def test_the_backtest_api_names_bad_options_and_unsupported_checks(client, auth)
     stale = {"name": "s", "kind": "no_data", "check": "stale_series", "minutes": 10}
     refused = client.post("/api/v1/rules/backtest", headers=auth, json={"rule": stale})
     assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "rule.check"
+
+
+def test_a_learned_no_data_replay_judges_each_site_by_its_rate_at_the_time(engine):
+    # One event an hour for four weeks and more, then 40 minutes of silence three hours before
+    # the end: improbable for a 15-minute window, ordinary at one event an hour.
+    hours = int((END - T0).total_seconds() // 3600)
+    store_events(engine, [ev(f"q{h}", "arrived", h + 0.5) for h in range(-24 * 29, hours - 3)])
+    history(engine, [(6, 20.0), (3, 40.0), (2.3, 5.0)], code="feed_silence_minutes")
+    base = {"name": "feed_silent", "kind": "no_data", "minutes": 15, "for": "0s"}
+    fixed = backtest(engine, base)
+    learned = backtest(engine, {**base, "expected": "learned"})
+    assert fixed["fired"] >= 1
+    assert learned["fired"] == 0

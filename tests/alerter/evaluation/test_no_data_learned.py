@@ -9,7 +9,12 @@ from datetime import timedelta
 import pytest
 from alert_rules import NOW, add_rule, instances, put_value
 
-from alerter.evaluation.learned_rate import NEVER, improbable_gap_minutes, read_rates
+from alerter.evaluation.learned_rate import (
+    NEVER,
+    HistoricRates,
+    improbable_gap_minutes,
+    read_rates,
+)
 from alerter.evaluation.step import evaluate_all
 from alerter.rules.kinds import RuleError, parse_rule
 from cargo_events import ev
@@ -66,6 +71,23 @@ def test_the_rate_is_the_median_of_each_hour_over_the_weeks_since_the_first_even
     assert rates[SHEKOU] == {0: 2.0, 1: 2.0, 2: 2.0}
     assert rates[CHIWAN] == {0: 9.0, 1: 9.0, 2: 9.0}  # one week of history: that week
     assert YANGSHAN not in rates  # no history: a new site
+
+
+def test_a_replay_derives_at_every_hour_the_rates_the_live_read_gives(engine):
+    # Shekou: four weeks; Chiwan: one week, so some hours of the window have no learned rate yet;
+    # Yangshan: events only inside the window.
+    later = [ev(f"y{i}", "arrived", 11 - 24 * 3 + i / 3, site=YANGSHAN) for i in range(30)]
+    store_events(engine, history(SHEKOU, 2) + history(CHIWAN, 9, weeks=1) + later)
+    since, until = AT - timedelta(days=8), AT
+    with engine.connect() as conn:
+        replayed = HistoricRates.read(conn, since, until)
+        moments = [since + timedelta(minutes=37 + 173 * k) for k in range(67)]
+        for now in moments:
+            live = read_rates(conn, now)
+            for site in (SHEKOU, CHIWAN, YANGSHAN):
+                assert replayed.at(site, now) == live.get(site), (site, now)
+    assert any(replayed.at(CHIWAN, now) is None for now in moments)
+    assert any(replayed.at(CHIWAN, now) for now in moments)
 
 
 def test_a_quiet_site_stays_normal_through_a_silence_its_rate_expects(engine, settings):
