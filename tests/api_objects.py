@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alert_rules import threshold_spec
+from alert_rules import put_value, threshold_spec
 from flask.testing import FlaskClient
+
+from alerter.evaluation.step import evaluate_all
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 SITE = "5304-SHEKOU"
@@ -72,6 +74,18 @@ def valid_bodies() -> dict[str, Any]:
     }
 
 
+def _firing_alert(client: FlaskClient, auth: dict[str, str]) -> str:
+    """An alert that fires: the created threshold rule (no `for`) evaluated over a breaching
+    value, so the ack routes reach a real fingerprint."""
+    app = client.application
+    engine, settings = app.extensions["quaywatch.engine"], app.extensions["quaywatch.settings"]
+    put_value(engine, SITE, "clearance_time_p90_hours", 72.0, NOW)
+    evaluate_all(engine, settings, NOW)
+    alerts = client.get("/api/v1/alerts", headers=auth).json["items"]
+    assert alerts, "the created threshold rule should fire at 72 h"
+    return str(alerts[0]["fingerprint"])
+
+
 def existing_ids(client: FlaskClient, auth: dict[str, str]) -> dict[str, list[Any]]:
     """Path parameter name -> values naming an existing object (several kinds share a name)."""
     bodies = valid_bodies()
@@ -92,4 +106,5 @@ def existing_ids(client: FlaskClient, auth: dict[str, str]) -> dict[str, list[An
         "node_id": ["CN", "5300", SITE],
         "indicator": ["clearance_time_p90_hours"],
         "code": [created("/api/v1/indicators", "code"), "lots_on_site"],
+        "fingerprint": [_firing_alert(client, auth)],
     }
