@@ -14,10 +14,18 @@ same windows, interleaved with the fast path, so the ratios hold on a busy machi
 children of the forkserver, so their CPU is not visible here and the cycle reports wall time.
 A second cycle 15 minutes later finds every window unchanged and fits nothing (the steady case of
 3 cycles in 4); ``amortized_ms_per_series_per_cycle`` averages one fitting and three steady cycles.
+A third, an hour later with one more hour written, refits every series warm-started from the
+stored parameters (the national cycle of every hour). Each indicator has a champion decision (one a
+seasonal-naive baseline, the others Prophet with a conformal factor), so crossings read both.
+
+Dask: ``fit_many`` on a ``LocalCluster`` of 1 and of 2 single-threaded worker processes on
+127.0.0.1 (started, warmed and then timed on the same sample), as series per second; the
+projection for 200,000 series in 5 minutes divides by the per-worker rate of the 2-worker run.
 """
 
 from __future__ import annotations
 
+import math
 import resource
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,8 +35,11 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from bench.common import bench_server, median, seeded_database
+from forecaster.crossings import decision_store
+from forecaster.crossings.decision import DecisionRule
 from forecaster.cycle import CycleOptions, run_cycle
-from forecaster.prophet.batch import FAST_CONFIG, fit_many
+from forecaster.prophet.batch import FAST_CONFIG, _init_worker, fit_many, forecast_one
+from forecaster.prophet.executors import process_pool
 from forecaster.prophet.model import fit, predict, silence_stan_logging
 from forecaster.series import forecastable_series, load_histories
 from quaywatch.settings import Settings
@@ -50,7 +61,7 @@ SELECT b, s, v, v, v, v, v, 1 FROM (
         + 6 * sin(2 * pi() * h / 24 + s) + 3 * sin(2 * pi() * h / 168)
         + 2 * (random() - 0.5)) AS v
     FROM unnest(CAST(:ids AS int[])) AS s,
-         generate_series(0, :hours - 1) AS h,
+         generate_series(:first, :first + :hours - 1) AS h,
          LATERAL (SELECT CAST(:start AS timestamptz) + make_interval(hours => h) AS b) t
 ) x
 """
@@ -95,12 +106,28 @@ def fill(engine: Engine, n_series: int, held_lots: int, done_lots: int) -> list[
     with engine.begin() as conn:
         ids = list(conn.execute(text(_SERIES), {"n": n_series}).scalars())
         for part in range(0, len(ids), 250):
-            params = {"ids": ids[part : part + 250], "hours": WINDOW_DAYS * 24, "start": start}
-            conn.execute(text(_HOURLY), params)
+            write_hours(conn, ids[part : part + 250], start, 0, WINDOW_DAYS * 24)
         conn.execute(text(_RULES))
+        save_champions(conn)
         params = {"n": held_lots + done_lots, "held": held_lots, "now": NOW}
         conn.execute(text(_LOTS), params)
     return ids
+
+
+def write_hours(conn: Any, ids: list[int], start: datetime, first: int, hours: int) -> None:
+    """Hours ``first .. first + hours - 1`` after ``start`` of the synthetic pattern."""
+    params = {"ids": ids, "hours": hours, "first": first, "start": start}
+    conn.execute(text(_HOURLY), params)
+
+
+def save_champions(conn: Any) -> None:
+    """A champion per forecastable indicator, as a backtest leaves them: the first a 168 h
+    seasonal-naive baseline, the others Prophet with a conformal factor."""
+    codes = conn.execute(text("SELECT code FROM indicator WHERE forecastable ORDER BY code"))
+    for i, code in enumerate(codes.scalars()):
+        naive = DecisionRule(method="seasonal_naive_168h")
+        rule = naive if i == 0 else DecisionRule("edge", conformal_factor=1.2)
+        decision_store.save_decision(conn, code, rule, false_alarm_budget=1.0, backtest_id=None)
 
 
 def default_prophet(history: pd.DataFrame) -> None:
@@ -116,36 +143,64 @@ def fast_path(history: pd.DataFrame) -> None:
     predict(fit(history, FAST_CONFIG), 48)
 
 
-def pool_fast(samples: list[pd.DataFrame]) -> None:
-    """The cycle's fitting step alone: ``fit_many`` on 2 processes (pool start included)."""
-    fit_many(enumerate(samples * 2), FAST_CONFIG, 2)
-
-
 def side_by_side(samples: list[pd.DataFrame], rounds: int = 2) -> dict[str, float]:
-    """Wall and CPU ms per series of the default loop, our fit + predict in one process, and
-    ``fit_many`` on 2 processes (twice the sample, so the ~2 s pool start weighs less),
+    """Wall and CPU ms per series of the default loop, our fit + predict in one process, and the
+    cycle's fitting step (``forecast_one`` on a started pool of 2 processes, 3x the sample),
     interleaved round by round so all three see the same machine load."""
     silence_stan_logging()
     default_prophet(samples[0])  # imports and first-call costs out of the timing
     fast_path(samples[0])
     timings: dict[str, list[tuple[float, float]]] = {"default": [], "fast": [], "pool2": []}
-    for _ in range(rounds):
-        for name in timings:
-            wall, cpu = time.perf_counter(), cpu_seconds()
-            if name == "pool2":
-                pool_fast(samples)
-                n = 2 * len(samples)
-            else:
-                step = default_prophet if name == "default" else fast_path
-                for history in samples:
-                    step(history)
-                n = len(samples)
-            timings[name].append(((time.perf_counter() - wall) / n, (cpu_seconds() - cpu) / n))
+    with process_pool(2, "forkserver", _init_worker) as pool:
+        list(pool.executor.map(forecast_one, range(2), samples[:2]))  # workers up and warm
+        for _ in range(rounds):
+            for name in timings:
+                wall, cpu = time.perf_counter(), cpu_seconds()
+                if name == "pool2":
+                    many = samples * 3
+                    list(pool.executor.map(forecast_one, range(len(many)), many))
+                    n = len(many)
+                else:
+                    step = default_prophet if name == "default" else fast_path
+                    for history in samples:
+                        step(history)
+                    n = len(samples)
+                elapsed = (time.perf_counter() - wall) / n, (cpu_seconds() - cpu) / n
+                timings[name].append(elapsed)
     out = {}
     for name, values in timings.items():
         out[f"{name}_wall_ms"] = round(1000 * median([w for w, _ in values]), 1)
         if name != "pool2":  # the workers are the forkserver's children: CPU not visible
             out[f"{name}_cpu_ms"] = round(1000 * median([c for _, c in values]), 1)
+    return out
+
+
+def dask_scaling(samples: list[pd.DataFrame], repeat: int = 4) -> dict[str, float]:
+    """Series per second of ``fit_many`` on a LocalCluster of 1 and of 2 worker processes
+    (cluster start and the workers' first fits excluded) and the projected workers for
+    200,000 series in 5 minutes at the 2-worker run's rate per worker."""
+    from distributed import LocalCluster
+
+    many = samples * repeat
+    out: dict[str, float] = {}
+    for workers in (1, 2):
+        with LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster:
+            address = cluster.scheduler_address
+            fit_many(enumerate(samples[: 2 * workers]), FAST_CONFIG, workers, scheduler=address)
+            started = time.perf_counter()
+            results = fit_many(enumerate(many), FAST_CONFIG, workers, scheduler=address)
+            elapsed = time.perf_counter() - started
+        assert all(r.ok for r in results.values())
+        out[f"dask_{workers}w_series_per_s"] = round(len(many) / elapsed, 2)
+    per_worker = out["dask_2w_series_per_s"] / 2
+    out["dask_2w_scaling"] = round(out["dask_2w_series_per_s"] / out["dask_1w_series_per_s"], 2)
+    out["dask_workers_for_200k_in_5min"] = math.ceil(200_000 / 300 / per_worker)
     return out
 
 
@@ -157,6 +212,9 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
         options = CycleOptions(workers=2)
         cold = run_cycle(engine, settings, NOW, options=options)
         warm = run_cycle(engine, settings, NOW + timedelta(minutes=15), options=options)
+        with engine.begin() as conn:  # the next hour arrives: every window moves by one
+            write_hours(conn, ids, NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS), 672, 1)
+        hourly = run_cycle(engine, settings, NOW + timedelta(hours=1), options=options)
         lot_s, lot_store_s, lots = _lot_step(engine)
         with engine.connect() as conn:
             since = NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS)
@@ -164,8 +222,10 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
             picked = keys[:: max(1, len(keys) // sample)][:sample]
             histories = [h for _, h in load_histories(conn, picked, since, NOW.replace(minute=0))]
         ratios = side_by_side(histories)
+        scaling = dask_scaling(histories)
         engine.dispose()
     cycle_ms = 1000 * cold.seconds / max(cold.series_ok, 1)
+    hourly_ms = 1000 * hourly.seconds / max(hourly.series_ok, 1)
     return {
         "series": len(ids),
         "window_hours": WINDOW_DAYS * 24,
@@ -177,8 +237,15 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
         "crossings": cold.crossings,
         "steady_cycle_s": round(warm.seconds, 1),
         "steady_reused": warm.series_reused,
+        "hourly_cycle_s": round(hourly.seconds, 1),
+        "hourly_series_ok": hourly.series_ok,
+        "hourly_crossings": hourly.crossings,
+        "hourly_ms_per_series": round(hourly_ms, 1),
+        "national_cycle_target_s": 30,
         **ratios,
+        **scaling,
         "speedup_cycle_vs_default": round(ratios["default_wall_ms"] / cycle_ms, 2),
+        "speedup_hourly_cycle_vs_default": round(ratios["default_wall_ms"] / hourly_ms, 2),
         "speedup_cpu_vs_default": round(ratios["default_cpu_ms"] / ratios["fast_cpu_ms"], 2),
         "speedup_wall_seq_vs_default": round(ratios["default_wall_ms"] / ratios["fast_wall_ms"], 2),
         "speedup_pool2_vs_default": round(ratios["default_wall_ms"] / ratios["pool2_wall_ms"], 2),

@@ -361,33 +361,22 @@ def _score_lots(
     opts: CycleOptions,
     summary: CycleSummary,
 ) -> None:
-    """Breach predictions for held hazardous lots; a failure here is logged and recorded,
-    and the series results above are still written."""
-    try:
-        with conn.begin_nested():
-            summary.lots_scored = _predict_lots(conn, run_id, work, forecasts, sites, opts)
-    except Exception as exc:  # the series part of the run must not be lost over lots
-        log.exception("forecast cycle: lot breach predictions failed")
-        summary.errors.append(f"lots: {type(exc).__name__}: {exc}")
-
-
-def _predict_lots(
-    conn: Connection,
-    run_id: int,
-    work: _Work,
-    forecasts: dict[int, pd.DataFrame],
-    sites: Sequence[str] | None,
-    opts: CycleOptions,
-) -> int:
+    """Breach predictions for held hazardous lots, dwell stretched by the sites' forecast
+    congestion; a failure here is logged and recorded, and the series results are still
+    written."""
     by_node = {
         (work.keys[sid].node_id, work.keys[sid].indicator_code): fc for sid, fc in forecasts.items()
     }
-    congestion = lot_risk.site_congestion(by_node, work.congestion_history)
-    scored = lot_risk.predict_held(
-        conn,
-        work.now,
-        dwell_days=opts.dwell_days,
-        sites=lot_risk.sites_under(conn, sites) if sites else None,
-        congestion=congestion,
-    )
-    return store.save_breach_predictions(conn, run_id, work.now, scored)
+    try:
+        with conn.begin_nested():
+            scored = lot_risk.predict_held(
+                conn,
+                work.now,
+                dwell_days=opts.dwell_days,
+                sites=lot_risk.sites_under(conn, sites) if sites else None,
+                congestion=lot_risk.site_congestion(by_node, work.congestion_history),
+            )
+            summary.lots_scored = store.save_breach_predictions(conn, run_id, work.now, scored)
+    except Exception as exc:  # the series part of the run must not be lost over lots
+        log.exception("forecast cycle: lot breach predictions failed")
+        summary.errors.append(f"lots: {type(exc).__name__}: {exc}")

@@ -81,12 +81,15 @@ def forecastable_series(
 
 
 # Epoch seconds, not timestamptz: building 1M Python datetimes per national cycle took seconds.
+# One row of two arrays per series, not one row per hour: 200 rows per chunk instead of 134,400
+# SQLAlchemy rows turned back into columns in Python (3.4 of the 10 s of a steady national cycle).
 _HISTORY_SQL = """
-SELECT h.series_id, extract(epoch FROM h.bucket)::float8, h.avg
+SELECT h.series_id, array_agg(extract(epoch FROM h.bucket)::float8 ORDER BY h.bucket),
+       array_agg(h.avg ORDER BY h.bucket)
 FROM metric_hourly h
 WHERE h.series_id = ANY (CAST(:ids AS int[]))
   AND h.bucket >= CAST(:since AS timestamptz) AND h.bucket < CAST(:until AS timestamptz)
-ORDER BY h.series_id, h.bucket
+GROUP BY h.series_id
 """
 
 
@@ -108,12 +111,11 @@ def load_histories(
         rows = conn.execute(
             text(_HISTORY_SQL), {"ids": [k.series_id for k in part], "since": since, "until": until}
         ).all()
-        frame = rows_frame(rows, ["series_id", "bucket", "y"])
-        groups = dict(tuple(frame.groupby("series_id", sort=False))) if len(frame) else {}
+        arrays = {sid: (epochs, values) for sid, epochs, values in rows}
         for key in part:
-            rows_of = groups.get(key.series_id)
-            if rows_of is not None:
-                yield key, local_frame(rows_of["bucket"], rows_of["y"], key.timezone)
+            if key.series_id in arrays:
+                epochs, values = arrays[key.series_id]
+                yield key, local_frame(np.asarray(epochs), np.asarray(values), key.timezone)
 
 
 def rows_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
@@ -125,14 +127,14 @@ def rows_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
 
 
-def local_frame(buckets: pd.Series, values: pd.Series, timezone: str) -> pd.DataFrame:
-    """``ds`` (naive wall-clock time in ``timezone``) and float ``y``; ``buckets`` are instants
-    or epoch seconds."""
-    numeric = pd.api.types.is_numeric_dtype(buckets)
-    utc = pd.to_datetime(buckets, unit="s" if numeric else None, utc=True)
-    ds = utc.dt.tz_convert(timezone).dt.tz_localize(None)
+def local_frame(buckets: Any, values: Any, timezone: str) -> pd.DataFrame:
+    """``ds`` (naive wall-clock time in ``timezone``) and float ``y``; ``buckets`` (a Series or
+    an array) are instants or epoch seconds."""
+    numeric = pd.api.types.is_numeric_dtype(np.asarray(buckets).dtype)
+    utc = pd.DatetimeIndex(pd.to_datetime(buckets, unit="s" if numeric else None, utc=True))
+    ds = utc.tz_convert(timezone).tz_localize(None)
     return pd.DataFrame(
-        {"ds": ds.to_numpy(dtype="datetime64[ns]"), "y": values.to_numpy(dtype=float)}
+        {"ds": ds.to_numpy(dtype="datetime64[ns]"), "y": np.asarray(values, dtype=float)}
     )
 
 
