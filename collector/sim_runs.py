@@ -109,6 +109,7 @@ def backfill(
             shown.events(len(pending))
     _remember(engine, cfg, end)
     declared = _declare(engine, risk, end) if risk else 0
+    _analyze(engine)
     times = _metrics(engine, start + DAY, end, metric_step, shown, older_step)
     return BackfillResult(received, stored, times, time.perf_counter() - began, declared)
 
@@ -140,6 +141,15 @@ def _metrics(
                 shown.metrics(done)
             at = last + every
     return times
+
+
+def _analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics of what the ingest just wrote. Autovacuum samples the
+    tables while they fill, so the metrics would otherwise be planned for a few hundred lots per
+    site: a nested loop that reads each site's lots once per source and batch (measured: 7.7 s
+    of an 11 s statement, against 0.35 s with fresh statistics)."""
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE lot, cargo_event, declaration, risk_review, org_node, series"))
 
 
 def _declare(engine: Engine, risk: RiskSimConfig, end: datetime) -> int:
