@@ -6,6 +6,7 @@ import inspect
 import re
 
 import pytest
+from api_objects import existing_ids
 from flask import Blueprint, request
 
 from quaywatch.http.openapi import build_document
@@ -85,13 +86,33 @@ def test_a_delivery_list_whose_last_page_is_full_has_no_next_offset(client, auth
     assert len(exact["items"]) == 3 and exact["next_offset"] is None
 
 
-def test_both_page_envelopes_keep_their_shape(client, auth):
-    rules = client.get("/api/v1/rules?limit=1", headers=auth).json
-    assert set(rules) == {"items", "limit", "offset", "next"}
-    channels = client.get("/api/v1/channels?limit=1", headers=auth).json
-    assert set(channels) == {"items", "limit", "offset", "next_offset"}
-    risk_rules = client.get("/api/v1/risk/rules?limit=1", headers=auth).json
-    assert set(risk_rules) == {"items", "limit", "offset", "next_offset"}
+ENVELOPE = {"items", "limit", "offset", "next", "next_offset"}
+
+
+def test_every_list_answers_one_envelope_whose_next_link_and_offset_agree(client, auth, app):
+    # The rules and the delivery lists used to page two ways (`next` or `next_offset`).
+    existing = existing_ids(client, auth)
+    document = build_document(app)
+    lists = [
+        path
+        for path, operations in document["paths"].items()
+        if "Page" in str(operations.get("get", {}).get("responses", {}).get("200"))
+    ]
+    assert {"/api/v1/rules", "/api/v1/channels", "/api/v1/risk/rules", "/api/v1/tokens"} <= set(
+        lists
+    )
+    followed = 0
+    for path in lists:
+        url = re.sub(r"\{(\w+)\}", lambda m: str(existing[m[1]][0]), path) + "?limit=1"
+        first = client.get(url, headers=auth)
+        assert first.status_code == 200 and set(first.json) == ENVELOPE, (path, first.json)
+        if first.json["next_offset"] is None:
+            assert first.json["next"] is None
+            continue
+        followed += 1
+        second = client.get(first.json["next"], headers=auth).json
+        assert second["offset"] == first.json["next_offset"] == 1 and set(second) == ENVELOPE
+    assert followed >= 3  # rules, tokens and indicators at least have a second page
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,20 @@ def test_answers_are_declared_with_their_real_status_and_errors_as_problems(app)
     assert paths["/api/v1/openapi.json"]["get"]["security"] == []
 
 
+def test_every_list_is_declared_to_answer_the_one_page_envelope(app):
+    document = build_document(app)
+    paths = document["paths"]
+    for path in ("/api/v1/rules", "/api/v1/channels", "/api/v1/risk/queue", "/api/v1/tokens"):
+        answer = paths[path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert answer == {"schema": {"$ref": "#/components/schemas/Page"}}
+    page = document["components"]["schemas"]["Page"]
+    assert page["required"] == ["items", "limit", "offset", "next", "next_offset"]
+    assert page["properties"]["next"]["nullable"] and page["properties"]["next_offset"]["nullable"]
+    # A list of a fixed few is not a page.
+    kinds = paths["/api/v1/channel-kinds"]["get"]["responses"]["200"]["content"]
+    assert kinds == {"application/json": {}}
+
+
 def test_the_document_and_the_docs_page_are_served(client):
     assert client.get("/api/v1/openapi.json").json["openapi"].startswith("3.")
     page = client.get("/api/v1/docs")
@@ -128,8 +142,9 @@ def test_fuzzing_every_operation_passes_every_check(case, auth):
 def _checks(case: Any) -> tuple[Any, ...]:
     """Every check, except negative_data_rejection for the "negative" cases of schemathesis 3.39
     that negate nothing the server can see: an optional body left out (``strategy |
-    just(NOT_SET)``) and nothing else generated, or an integer path parameter generated as a
-    string of digits ("1" in a URL is the integer 1), or a query argument that is not sent."""
+    just(NOT_SET)``) and nothing else generated, or an integer path parameter or query argument
+    generated as a string of digits ("1" in a URL is the integer 1: ``?limit=9`` on a list), or
+    a query argument that is not sent."""
     generated = [case.path_parameters, case.query, case.headers, case.cookies]
     omitted = case.body is NOT_SET and not any(generated)
     integers = {
@@ -137,9 +152,10 @@ def _checks(case: Any) -> tuple[Any, ...]:
         for p in case.operation.definition.raw.get("parameters", [])
         if p["schema"].get("type") == "integer"
     }
+    in_url = {**(case.path_parameters or {}), **(case.query or {})}
     digits = any(
         name in integers and isinstance(value, str) and value.isdigit()
-        for name, value in (case.path_parameters or {}).items()
+        for name, value in in_url.items()
     )
     # A query argument whose value is None or a list of Nones is not sent at all (an undeclared
     # one, which the server refuses when sent, is generated so too); an empty one means its
@@ -185,3 +201,13 @@ def test_a_nested_body_model_is_referenced_from_components(settings, engine):
         "#/components/schemas/Inner"
     )
     assert "Inner" in document["components"]["schemas"]
+
+
+def test_the_document_is_valid_openapi_3_0(app):
+    from jsonschema import Draft4Validator
+    from schemathesis.specs.openapi.definitions import OPENAPI_30
+
+    errors = sorted(
+        Draft4Validator(OPENAPI_30).iter_errors(build_document(app)), key=lambda e: e.json_path
+    )
+    assert not errors, [f"{e.json_path}: {e.message[:120]}" for e in errors[:5]]

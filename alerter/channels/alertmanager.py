@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from pydantic import SecretStr
+from pydantic import ConfigDict, SecretStr
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload, encode_json
 from alerter.channels.message import iso_utc
@@ -36,6 +36,12 @@ TEST_REASON = "test"  # alerter.delivery.probe.sample_content
 
 class AlertmanagerConfig(ChannelConfig):
     """``url`` is Alertmanager's base URL, e.g. http://alertmanager:9093."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"url": "http://127.0.0.1:9093", "bearer_token": "example-bearer-token"}
+        }
+    )
 
     bearer_token: SecretStr | None = None  # for an Alertmanager behind an auth proxy
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
-from pydantic import SecretStr, field_validator
+from pydantic import ConfigDict, SecretStr, field_validator
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
 from alerter.channels.errors import Outcome
@@ -50,6 +50,17 @@ def dingtalk_sign(secret: str, timestamp_ms: str) -> str:
 
 
 class DingTalkConfig(ChannelConfig):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "url": "http://127.0.0.1:9/robot/send?access_token=example-access-token",
+                "secret": "SECexample-signing-secret",
+                "at_mobiles": ["13800000000"],
+                "at_all": False,
+            }
+        }
+    )
+
     secret: SecretStr | None = None  # the "SEC…" string of the 加签 security setting
     at_mobiles: tuple[str, ...] = ()
     at_all: bool = False

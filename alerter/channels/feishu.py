@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import SecretStr, field_validator
+from pydantic import ConfigDict, SecretStr, field_validator
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
 from alerter.channels.errors import Outcome
@@ -51,6 +51,16 @@ def feishu_sign(secret: str, timestamp_s: str) -> str:
 
 
 class FeishuConfig(ChannelConfig):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "url": "http://127.0.0.1:9/open-apis/bot/v2/hook/example-bot-token",
+                "secret": "example-signing-secret",
+                "at_all": False,
+            }
+        }
+    )
+
     secret: SecretStr | None = None  # 签名校验 secret
     at_all: bool = False
 

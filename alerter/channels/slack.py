@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import SecretStr, field_validator
+from pydantic import ConfigDict, SecretStr, field_validator
 
 from alerter.channels.base import Channel, ChannelConfig, Payload
 from alerter.channels.errors import DeliveryError, Outcome
@@ -40,6 +40,12 @@ HEADER_LIMIT = 150
 
 
 class SlackConfig(ChannelConfig):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"url": "http://127.0.0.1:9/services/T0000/B0000/example-webhook-token"}
+        }
+    )
+
     @field_validator("url")
     @classmethod
     def _is_webhook(cls, url: SecretStr) -> SecretStr:

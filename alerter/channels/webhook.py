@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 import requests
-from pydantic import Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
 from alerter.channels.message import common_pairs
@@ -40,6 +40,17 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookConfig(ChannelConfig):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "url": "http://127.0.0.1:9/hook",
+                "secret": "example-signing-secret",
+                "max_alerts": 50,
+                "external_url": "http://127.0.0.1:8080/",
+            }
+        }
+    )
+
     secret: SecretStr | None = None
     max_alerts: int = Field(0, ge=0)  # 0 sends all; otherwise the rest count in truncatedAlerts
     external_url: str = ""  # where receivers can link back to; defaults to the group's

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-from pydantic import SecretStr, field_validator
+from pydantic import ConfigDict, SecretStr, field_validator
 
 from alerter.channels.base import Channel, ChannelConfig, Payload
 from alerter.channels.errors import Outcome
@@ -34,6 +34,12 @@ CONTENT_LIMIT = 4096
 
 
 class WeComConfig(ChannelConfig):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=example-robot-key"}
+        }
+    )
+
     @field_validator("url")
     @classmethod
     def _has_key(cls, url: SecretStr) -> SecretStr:

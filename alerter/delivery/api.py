@@ -22,7 +22,7 @@ from alerter.channels import CHANNEL_KINDS
 from alerter.channels.errors import DeliveryError
 from alerter.channels.http import check_url
 from alerter.delivery import config_store, reads
-from alerter.delivery.channel_config import MASK, bot_key, masked, validate
+from alerter.delivery.channel_config import MASK, bot_key, config_schema, masked, validate
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.metrics import install as install_metrics
 from alerter.delivery.probe import send_test
@@ -44,8 +44,8 @@ from quaywatch.http.support import (
     jsonable,
     listing,
     not_found,
-    offset_page,
     own_node,
+    page,
     page_args,
     principal,
     query,
@@ -90,6 +90,55 @@ class ChannelIn(ChannelPatch):
     name: str = Field(min_length=1, max_length=100)
     kind: Kind
     config: dict[str, Any]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _documented_bodies() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(POST body, PATCH body, their components) as the OpenAPI document shows them: one
+    channel schema per kind whose ``config`` is that kind's config, picked by ``kind``, and a
+    PATCH ``config`` of any kind's keys. Only the document says this much: ChannelIn still
+    parses the body and ``_config_values`` the config, so the 422s stay as they are."""
+    base, patch = inline_schema(ChannelIn), inline_schema(ChannelPatch)
+    components: dict[str, Any] = {}
+    mapping: dict[str, str] = {}
+    for kind in CHANNEL_KINDS:
+        config, partial = config_schema(kind), config_schema(kind, partial=True)
+        name = config["title"].removesuffix("Config")
+        components[config["title"]], components[partial["title"]] = config, partial
+        properties = {"kind": {"type": "string", "enum": [kind]}, "config": _ref(config["title"])}
+        example = {"name": f"{kind} on duty", "kind": kind, "config": config["example"]}
+        components[f"{name}Channel"] = {
+            **base,
+            "title": f"{name}Channel",
+            "properties": {**base["properties"], **properties},
+            "example": example,
+        }
+        mapping[kind] = _ref(f"{name}Channel")["$ref"]
+    partials = [_ref(name) for name in components if name.endswith("ConfigPatch")]
+    patch["properties"]["config"] = {
+        "anyOf": [*partials, {"type": "null"}],
+        "description": "keys of the channel's kind; merged into the stored config",
+    }
+    # The shared fields stay on the union too, where a reader (and a fuzzer) finds them.
+    shared = {
+        **base["properties"],
+        "config": {"type": "object", "description": "the kind's config"},
+    }
+    union = {
+        "title": "ChannelIn",
+        "type": "object",
+        "properties": shared,
+        "required": base["required"],
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "kind", "mapping": mapping},
+    }
+    return union, patch, components
+
+
+CHANNEL_BODY, CHANNEL_PATCH, CHANNEL_SCHEMAS = _documented_bodies()
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +219,7 @@ def get_channel(channel_id: int) -> Any:
 @bp.post("/channels")
 @require("channels:write")
 @query()
-@doc_body(inline_schema(ChannelIn))
+@doc_body(CHANNEL_BODY, components=CHANNEL_SCHEMAS)
 def create_channel() -> Any:
     patch = body(ChannelIn)
     values = {**_columns(patch), **_config_values(patch.kind, dict(patch.config))}
@@ -188,7 +237,7 @@ def create_channel() -> Any:
 @bp.patch("/channels/<int:channel_id>")
 @require("channels:write")
 @query()
-@doc_body(inline_schema(ChannelPatch))
+@doc_body(CHANNEL_PATCH, components=CHANNEL_SCHEMAS)
 def update_channel(channel_id: int) -> Any:
     patch = body(ChannelPatch)
     with unique("name", "a channel"), app_engine().begin() as conn:
@@ -244,7 +293,7 @@ def list_groups(channel_id: int) -> Any:
     with app_engine().connect() as conn:
         _visible_channel(conn, channel_id)
         found = reads.groups(conn, channel_id, limit + 1, offset)
-    return offset_page(found, limit, offset)
+    return page(found, limit, offset)
 
 
 @bp.get("/deliveries")

@@ -48,6 +48,23 @@ def config_model(kind: str) -> type[ChannelConfig]:
     return load_channel_class(kind).Config
 
 
+def config_schema(kind: str, partial: bool = False) -> dict[str, Any]:
+    """The JSON schema of ``kind``'s config as the API takes it, for the OpenAPI document:
+    without ``allow_private``, which the server sets (QUAYWATCH_ALLOW_PRIVATE_URLS), and its
+    secrets write-only (``format: password``). ``partial``: a PATCH's, every key optional,
+    since it merges into the stored config. Its ``example`` (the model's) uses loopback URLs and
+    fake secrets, so trying it out never reaches a vendor."""
+    schema = config_model(kind).model_json_schema()
+    del schema["properties"]["allow_private"]
+    if partial:  # a key left out keeps its stored value: no defaults either
+        schema.pop("required", None)
+        schema.pop("example", None)
+        schema["title"] += "Patch"
+        for field in schema["properties"].values():
+            field.pop("default", None)
+    return schema
+
+
 def secret_fields(kind: str) -> frozenset[str]:
     """Names of the fields of ``kind``'s config that hold credentials."""
     model = config_model(kind)

@@ -35,7 +35,7 @@ from quaywatch.http.support import (
     int_arg,
     jsonable,
     node_arg,
-    offset_page,
+    page,
     page_args,
     principal,
     query,
@@ -124,7 +124,7 @@ def risk_queue() -> Any:
             rule_id=rule_id,
         )
         items = queue.list_queue(conn, where, limit + 1, offset)
-    return offset_page(items, limit, offset)
+    return page(items, limit, offset)
 
 
 @bp.get("/risk/declarations/<path:declaration_id>")

@@ -24,7 +24,7 @@ from quaywatch.http.support import (
     jsonable,
     node_access,
     node_path,
-    offset_page,
+    page,
     page_args,
     principal,
     query,
@@ -81,7 +81,7 @@ def list_rules() -> Any:
             ),
             {"me": me, "above": above, "limit": limit + 1, "offset": offset},
         ).mappings()
-        return offset_page([dict(row) for row in rows], limit, offset)
+        return page([dict(row) for row in rows], limit, offset)
 
 
 @rules_bp.post("/risk/rules")

@@ -2,11 +2,14 @@
 
 Each route contributes its path parameters, methods and the first line of its view's docstring;
 a view may declare a request body model with @body(Model) so the document carries its JSON
-schema, and its query arguments with quaywatch.http.support.query (``in: query``, with schema). Building from the url map keeps the document in step with the code: a route cannot exist
-without being listed.
+schema (or a JSON schema of its own, with the components it refers to, where the document says
+more than the model: the channel bodies, one schema per kind), and its query arguments with
+quaywatch.http.support.query (``in: query``, with schema). Building from the url map keeps the
+document in step with the code: a route cannot exist without being listed.
 
 Responses are declared as the views give them: the success status (SUCCESS; 200 unless listed,
-202 and a BatchResult for batch ingest), no content on 204, and each error the operation may
+202 and a BatchResult for batch ingest), no content on 204, a Page for every list (a view that
+declares the page arguments, quaywatch.http.support.page), and each error the operation may
 answer as application/problem+json (the Problem schema, ApiError.to_problem()). There is no
 "default" response, so a status the document does not name fails the fuzz test.
 """
@@ -15,12 +18,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app
 from pydantic import BaseModel
+
+from quaywatch.http.query import LIMIT, MAX_LIMIT, OFFSET
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PARAM = re.compile(r"<(?:(?P<conv>[a-z]+):)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
@@ -92,17 +97,36 @@ BATCH_RESULT: dict[str, Any] = {
         "errors": {"type": "array", "items": PROBLEM["properties"]["errors"]["items"]},
     },
 }
-_COMPONENTS = {"Problem": PROBLEM, "BatchResult": BATCH_RESULT}
+# quaywatch.http.support.page(): what every list answers. The next page is given both ways,
+# as a link and as its offset, each null on the last page.
+PAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["items", "limit", "offset", "next", "next_offset"],
+    "properties": {
+        "items": {"type": "array", "items": {}},
+        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        "offset": {"type": "integer", "minimum": 0},
+        "next": {"type": "string", "nullable": True, "description": "the next page's URL"},
+        "next_offset": {"type": "integer", "minimum": 1, "nullable": True},
+    },
+}
+_COMPONENTS = {"Problem": PROBLEM, "BatchResult": BATCH_RESULT, "Page": PAGE_SCHEMA}
 _NAMED = ("properties", "patternProperties")
+_DATA = ("default", "example")  # values, not schemas: written as they are
 
 
-def body(model: type[BaseModel] | dict[str, Any], many: bool = False) -> Callable[[F], F]:
-    """Declare the JSON body a view accepts (a pydantic model, or a JSON schema). ``many``: a
-    batch ingest route, taking a JSON array or NDJSON and answering a BatchResult."""
+def body(
+    model: type[BaseModel] | dict[str, Any],
+    many: bool = False,
+    components: Mapping[str, Any] | None = None,
+) -> Callable[[F], F]:
+    """Declare the JSON body a view accepts (a pydantic model, or a JSON schema with the
+    ``components`` its ``#/components/schemas/...`` references name). ``many``: a batch ingest
+    route, taking a JSON array or NDJSON and answering a BatchResult."""
 
     def decorate(view: F) -> F:
         if isinstance(model, dict):
-            schema, defs = model, {}
+            schema, defs = model, dict(components or {})
         else:
             # Nested models become components, referenced the OpenAPI way.
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -137,6 +161,8 @@ def _responses(endpoint: str, method: str, view: Any) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": "OK"}
     if batch:
         answer["content"] = {"application/json": {"schema": _ref("BatchResult")}}
+    elif _is_list(view):
+        answer["content"] = {"application/json": {"schema": _ref("Page")}}
     elif success != 204:  # a 204 has no body
         answer["content"] = getattr(view, "_openapi_content", {"application/json": {}})
     responses = {str(success): answer}
@@ -156,6 +182,12 @@ def _responses(endpoint: str, method: str, view: Any) -> dict[str, Any]:
         "Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}
     }
     return dict(sorted(responses.items()))
+
+
+def _is_list(view: Any) -> bool:
+    """A list declares the page arguments (``@query(*PAGE, ...)``) and answers a page."""
+    declared = getattr(view, "_query_params", ())
+    return LIMIT in declared and OFFSET in declared
 
 
 def _operation(
@@ -202,7 +234,9 @@ def _query_parameters(view: Any) -> list[dict[str, Any]]:
 def openapi30(node: Any) -> Any:
     """A JSON Schema 2020-12 (pydantic's output) in OpenAPI 3.0's dialect: ``{"type": "null"}``
     alternatives become ``nullable``, ``const`` a one-value ``enum``, and numeric
-    ``exclusiveMinimum``/``exclusiveMaximum`` the 3.0 boolean forms."""
+    ``exclusiveMinimum``/``exclusiveMaximum`` the 3.0 boolean forms, and ``patternProperties``
+    (which 3.0 lacks) ``additionalProperties`` of the pattern's schema, the pattern kept as
+    ``x-patternProperties``; the server still checks the keys."""
     if isinstance(node, list):
         return [openapi30(item) for item in node]
     if not isinstance(node, dict):
@@ -211,12 +245,19 @@ def openapi30(node: Any) -> Any:
         # The keys of ``properties`` are field names, never keywords.
         key: {k: openapi30(v) for k, v in value.items()} if key in _NAMED else openapi30(value)
         for key, value in node.items()
+        if key not in _DATA
     }
+    out |= {key: node[key] for key in _DATA if key in node}
     if "const" in out:
         out["enum"] = [out.pop("const")]
     for exclusive, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if not isinstance(out.get(exclusive, True), bool):
             out[inclusive], out[exclusive] = out[exclusive], True
+    patterns = out.pop("patternProperties", None)
+    if patterns:
+        out["x-patternProperties"] = patterns
+        schemas = list(patterns.values())
+        out["additionalProperties"] = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
     options = out.get("anyOf", [])
     if {"type": "null"} in options:
         rest = [option for option in options if option != {"type": "null"}]

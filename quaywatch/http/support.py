@@ -166,29 +166,25 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
     return resolved
 
 
-# --- pages ----------------------------------------------------------------------------------
-# Lists fetch limit + 1 rows: the extra one only says that a next page exists. Two envelopes
-# exist and clients rely on each, so both stay: the rules and alerts API links the next page
-# (`next`, a URL), the delivery and risk APIs give its offset (`next_offset`).
+# --- pages ---------------------------------------------------------------------------------
+# Lists fetch limit + 1 rows: the extra one only says that a next page exists.
 
 
 def page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
-    """A page from ``limit + 1`` items with a ``next`` link (None on the last page)."""
+    """The one page envelope of every list, from ``limit + 1`` items: the next page as a link
+    (``next``, this request with the next offset) and as its offset (``next_offset``), both
+    None on the last page (quaywatch.http.openapi declares it as the Page schema)."""
+    next_offset = offset + limit if len(items) > limit else None
     next_link = None
-    if len(items) > limit:
-        args = {**request.args.to_dict(), "limit": limit, "offset": offset + limit}
+    if next_offset is not None:
+        args = {**request.args.to_dict(), "limit": limit, "offset": next_offset}
         next_link = f"{request.path}?{urlencode(args)}"
-    return {"items": items[:limit], "limit": limit, "offset": offset, "next": next_link}
-
-
-def offset_page(items: list[Any], limit: int, offset: int) -> dict[str, Any]:
-    """A page from ``limit + 1`` items with ``next_offset`` (None on the last page)."""
-    more = len(items) > limit
     return {
         "items": jsonable(items[:limit]),
         "limit": limit,
         "offset": offset,
-        "next_offset": offset + limit if more else None,
+        "next": next_link,
+        "next_offset": next_offset,
     }
 
 
@@ -197,11 +193,11 @@ def listing(
     shown: Callable[[dict[str, Any]], Any] = dict,
 ) -> dict[str, Any]:
     """GET of a list the token sees: ``query(conn, root, limit + 1, offset)``, each row
-    ``shown``, as an offset page."""
+    ``shown``, as a page."""
     limit, offset = page_args()
     with app_engine().connect() as conn:
         rows = query(conn, principal().node_id, limit + 1, offset)
-    return offset_page([shown(dict(row)) for row in rows], limit, offset)
+    return page([shown(dict(row)) for row in rows], limit, offset)
 
 
 # --- JSON values ----------------------------------------------------------------------------
