@@ -48,13 +48,21 @@ def test_the_live_simulator_sends_declarations_that_are_stored_and_screened(api_
         tick_s=0.2,
         declarations_per_hour=36_000,
     )
+    # An hour of backlog: at scale 0.01 (~30 cargo events an hour nationally) five minutes
+    # often held none.
     thread = threading.Thread(
-        target=simulator.run, args=(datetime.now(UTC) - timedelta(minutes=5),), daemon=True
+        target=simulator.run, args=(datetime.now(UTC) - timedelta(minutes=60),), daemon=True
     )
     thread.start()
     try:
+        # Both kinds, whichever is stored first.
         wait_for(
-            lambda: _count(engine, "SELECT count(*) FROM declaration") >= 20, 60, "declarations"
+            lambda: (
+                _count(engine, "SELECT count(*) FROM declaration") >= 20
+                and _count(engine, "SELECT count(*) FROM cargo_event") > 0
+            ),
+            60,
+            "declarations and cargo events",
         )
     finally:
         simulator.stop()
