@@ -42,7 +42,7 @@ def _same(code: str, a: tuple[float, int | None] | None, b: tuple[float, int | N
 
 
 def test_a_backfill_writes_exactly_the_points_of_one_cycle_per_step(engine: Engine) -> None:
-    backfill(engine, 4, SimConfig(seed=1, scale=0.03), end=END, older_step=timedelta(hours=4))
+    backfill(engine, 4, SimConfig(seed=1, scale=0.01), end=END, older_step=timedelta(hours=4))
     batched = _points(engine)
     times = sorted({at for _, _, at in batched})
     assert len(times) == 7 + 49  # every 4 h on the first day, then hourly (both ends)
@@ -61,7 +61,7 @@ def test_a_backfill_writes_exactly_the_points_of_one_cycle_per_step(engine: Engi
 
 
 def test_a_backfill_leaves_the_planner_statistics_of_what_it_stored_current(engine: Engine) -> None:
-    backfill(engine, 2, SimConfig(seed=1, scale=0.03), end=END)
+    backfill(engine, 1, SimConfig(seed=1, scale=0.01), end=END)
     with engine.connect() as conn:
         lots, estimated = conn.execute(
             text("SELECT count(*), (SELECT reltuples FROM pg_class WHERE relname = 'lot') FROM lot")
