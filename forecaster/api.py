@@ -76,7 +76,11 @@ def _champions(conn: Any, indicator: str | None) -> dict[str, dict[str, Any]]:
         scores = {c: r.pop(c) for c in _SCORES}
         runner = {c: r.pop("runner_up_" + c) for c in _SCORES}
         name = r.pop("runner_up")
-        r["rule"] = r["method"] if r["method"] != "prophet" else r["rule"]
+        # A seasonal naive has one rule, yhat, and is named by its method; Prophet and a blend
+        # (``blend_168h``) keep the rule they were chosen with. By prefix, not by importing
+        # ``decision.SEASONAL_NAIVE``: that would load pandas into the web process.
+        naive = r["method"].startswith("seasonal_naive_")
+        r["rule"] = r["method"] if naive else r["rule"]
         r["scores"] = scores if scores["f1"] is not None else None
         r["runner_up"] = {"method": name, "scores": runner} if name else None
         out[r.pop("indicator_code")] = r
@@ -87,9 +91,9 @@ def _champions(conn: Any, indicator: str | None) -> dict[str, dict[str, Any]]:
 @require("read")
 @query(Param("indicator"))
 def list_decisions() -> Any:
-    """Each indicator's warning champion from the last applied backtest: method (``prophet``
-    or a seasonal-naive baseline), rule, scores, the runner-up's scores, why it won, and the
-    conformal widening of Prophet's band. Query: ``indicator``."""
+    """Each indicator's warning champion from the last applied backtest: method (``prophet``,
+    a seasonal-naive baseline or a blend of both), rule, scores, the runner-up's scores, why it
+    won, and the conformal widening of Prophet's band. Query: ``indicator``."""
     with app_engine().connect() as conn:
         champions = _champions(conn, request.args.get("indicator"))
     return {"items": [{"indicator": code, **c} for code, c in champions.items()]}

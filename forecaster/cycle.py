@@ -9,9 +9,10 @@ Steps (one replica at a time, under the ``forecaster.cycle`` advisory lock):
 3. fit and predict the rest on a process pool (``prophet.batch.fit_many``), warm-started from the
    stored parameters; a failing series is recorded in ``forecast_failure`` and skipped;
 4. for each threshold a rule watches (``targets``), the first crossing under the indicator's
-   decision rule, with lead and calibrated probability (``decision``), read from Prophet or,
-   where the indicator's champion is a seasonal-naive baseline, from the series' own value
-   one season back; bands are widened by the decision's conformal factor;
+   decision rule, with lead and calibrated probability (``decision``), read from Prophet,
+   from the series' own value one season back where the indicator's champion is a
+   seasonal-naive baseline, or from the equal-weight blend of both where it is a blend
+   (``champion_forecasts``); bands are widened by the decision's conformal factor;
 5. for every held hazardous lot, P(breach) from stage-conditioned dwell times stretched by the
    site's forecast congestion (``lot_risk``);
 6. write it all in one transaction (the alerter sees whole runs only), prune old rows.
@@ -32,10 +33,9 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from forecaster import store
-from forecaster.backtest.baselines import seasonal_naive
 from forecaster.breach import lot_risk
+from forecaster.crossings.champion_forecasts import warning_forecasts
 from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide
-from forecaster.errors import ForecastSkipped
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
 from forecaster.series import (
@@ -302,15 +302,23 @@ def _save_crossings(
     decisions: dict[str, DecisionRule],
 ) -> int:
     """One crossing row per series and watched threshold, from the indicator's champion:
-    Prophet's forecast, or for a seasonal-naive champion the series' own value one season back
-    (published even when Prophet failed on that series)."""
+    Prophet's forecast, the series' own value one season back for a seasonal-naive champion
+    (published even when Prophet failed on that series), or the blend of both for a blend
+    champion (nothing when Prophet failed: ``champion_forecasts``)."""
     now = pd.Timestamp(work.now)
     rules = {sid: decisions.get(work.keys[sid].indicator_code, DEFAULT_RULE) for sid in targets}
-    seasons = {sid: r.season_hours for sid, r in rules.items() if r.season_hours}
-    naive = _seasonal_naive(conn, work, seasons)
+    read = warning_forecasts(
+        conn,
+        work.keys,
+        rules,
+        forecasts,
+        since=work.since,
+        until=work.until,
+        horizon=work.horizon,
+    )
     rows: list[tuple[int, Decision]] = []
     for sid, series_targets in targets.items():
-        forecast = naive.get(sid) if rules[sid].season_hours else forecasts.get(sid)
+        forecast = read.get(sid)
         if forecast is None or sid not in work.origins:
             continue
         for t in series_targets:
@@ -319,24 +327,6 @@ def _save_crossings(
             )
             rows.append((sid, decision))
     return store.save_crossings(conn, run_id, work.now, rows)
-
-
-def _seasonal_naive(
-    conn: Connection, work: _Work, seasons: dict[int, int]
-) -> dict[int, pd.DataFrame]:
-    """The seasonal-naive projection (``baselines.seasonal_naive``: the value one season back,
-    its band from the seasonal differences) of each series, ``ds`` as UTC instants; one read
-    of their windows for all of them."""
-    out: dict[int, pd.DataFrame] = {}
-    keys = [work.keys[sid] for sid in seasons]
-    for key, history in load_histories(conn, keys, work.since, work.until):
-        season = seasons[key.series_id]
-        try:
-            fc = seasonal_naive(history, work.horizon, season_hours=season, non_negative=True)
-        except ForecastSkipped:
-            continue  # less than one season of history: no baseline crossing this cycle
-        out[key.series_id] = fc.assign(ds=to_utc(fc["ds"], key.timezone))
-    return out
 
 
 def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:

@@ -1,11 +1,12 @@
 """The warning champion of one indicator or CSV series, chosen from backtest scores.
 
-The candidates are Prophet's decision rules (in every seasonality mode scored) and the
+The candidates are Prophet's decision rules (in every seasonality mode scored), the
 seasonal-naive baselines (``decision.SEASONAL_NAIVE``, each with the ``yhat`` rule it was scored
-with). The champion is the candidate with the **fewest false-alarm episodes per site-week
-among those whose F1 is at least the best seasonal naive's** (ties: the higher F1, then the
-longer median lead per crossing, then the simpler method: a seasonal naive before a Prophet
-rule before an agreement of both, so a candidate must do strictly better to displace a simpler
+with) and the same rules on the blend of both (``decision.BLEND``). The champion is the
+candidate with the **fewest false-alarm episodes per site-week among those whose F1 is at
+least the best seasonal naive's** (ties: the higher F1, then the longer median lead per
+crossing, then the simpler method: a seasonal naive before a Prophet rule before a blend of
+both before an agreement of both, so a candidate must do strictly better to displace a simpler
 one; an agreement rule, which warns only when Prophet and a seasonal naive both do, ties with
 its naive wherever Prophet's rule always holds). A warning nobody
 acts on costs attention; a rule that catches fewer crossings than the value one season back is
@@ -14,8 +15,9 @@ best baseline always reaches its own F1, so a baseline wins wherever no Prophet 
 least as accurate with fewer false alarms. Without a seasonal naive among the candidates
 there is no floor: the best F1 wins, and the reason says so.
 
-The runner-up is the candidate of the other family (Prophet for a baseline champion, a
-baseline for a Prophet one) that the same rule ranks first, against the same floor.
+The runner-up is the candidate of the other family (Prophet, a blend or an agreement for a
+baseline champion; a baseline for the others) that the same rule ranks first, against the same
+floor.
 """
 
 from __future__ import annotations
@@ -48,10 +50,13 @@ def _is_baseline(candidate: Candidate) -> bool:
 
 
 def _complexity(candidate: Candidate) -> int:
-    """0 for a seasonal naive, 1 for a Prophet rule, 2 for both agreeing."""
+    """0 for a seasonal naive, 1 for a Prophet rule, 2 for a blend of both, 3 for both
+    agreeing."""
     if _is_baseline(candidate):
         return 0
-    return 2 if AGREEMENT in candidate[1].method else 1
+    if candidate[0].is_blend:
+        return 2
+    return 3 if AGREEMENT in candidate[1].method else 1
 
 
 def f1_floor(candidates: Sequence[Candidate]) -> Candidate | None:
@@ -60,7 +65,8 @@ def f1_floor(candidates: Sequence[Candidate]) -> Candidate | None:
     return max(baselines, key=lambda c: (c[1].f1, -false_alarms(c[1]))) if baselines else None
 
 
-def _best(candidates: Sequence[Candidate], floor: float | None) -> Candidate:
+def best(candidates: Sequence[Candidate], floor: float | None) -> Candidate:
+    """The candidate ``choose`` ranks first among ``candidates`` against the F1 ``floor``."""
     at_floor = [c for c in candidates if floor is not None and c[1].f1 >= floor - _TOLERANCE]
     if at_floor:
         return min(
@@ -78,9 +84,9 @@ def choose(candidates: Sequence[Candidate]) -> Champion:
         raise ValueError("no candidates to choose from")
     floor = f1_floor(candidates)
     floor_f1 = floor[1].f1 if floor else None
-    won = _best(candidates, floor_f1)
+    won = best(candidates, floor_f1)
     others = [c for c in candidates if _is_baseline(c) != _is_baseline(won)]
-    runner_up = _best(others, floor_f1) if others else None
+    runner_up = best(others, floor_f1) if others else None
     return Champion(won[0], won[1], runner_up, _reason(won[1], floor, runner_up))
 
 
@@ -97,9 +103,10 @@ def _reason(score: Score, floor: Candidate | None, runner_up: Candidate | None) 
         return head
     other = runner_up[1]
     if other.f1 < base.f1 - _TOLERANCE:
-        return f"{head}; no {_family(runner_up)} candidate reaches it (best {other.method}, F1 {other.f1:.2f})"
+        family = _family(runner_up)
+        return f"{head}; no {family} candidate reaches it (best {other.method}, F1 {other.f1:.2f})"
     return f"{head}; runner-up {other.method} at {false_alarms(other):.2f}, F1 {other.f1:.2f}"
 
 
 def _family(candidate: Candidate) -> str:
-    return "seasonal-naive" if _is_baseline(candidate) else "Prophet"
+    return "seasonal-naive" if _is_baseline(candidate) else "Prophet-based"

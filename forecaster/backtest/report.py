@@ -22,6 +22,7 @@ from forecaster.backtest.thresholds import (
     IndicatorResult,
     Replay,
     SeasonalityMode,
+    best_blend,
     data_end,
     default_nodes,
     load,
@@ -164,15 +165,19 @@ def _indicator_block(result: IndicatorResult, replay: Replay) -> str:
 
 
 def _champion_block(result: IndicatorResult) -> str:
-    """The champion against both seasonal naives (the comparison the choice is made on), then
-    the same choice made on the earlier half of the origins and scored on the later half."""
+    """The champion against the best blend and both seasonal naives (the comparison the
+    choice is made on), then the same choice made on the earlier half of the origins and
+    scored on the later half."""
     assert result.chosen_score is not None
     chosen = result.chosen_score
-    naives = [s for _, s in result.rows if s.method in SEASONAL_NAIVE and s is not chosen]
+    blend = best_blend(result.rows)
+    others = [blend[1]] if blend and blend[1] is not chosen else []
+    others += [s for _, s in result.rows if s.method in SEASONAL_NAIVE and s is not chosen]
     text_ = _versus(
-        "Champion and seasonal naives (lead: per crossing, from its first true warning)",
+        "Champion, best blend and seasonal naives (lead: per crossing, from its first true"
+        " warning)",
         chosen.method,
-        [chosen, *naives],
+        [chosen, *others],
     )
     held = result.holdout
     if held is None:
@@ -181,8 +186,8 @@ def _champion_block(result: IndicatorResult) -> str:
         text_
         + _versus(
             f"Out of sample: the champion chosen on the origins before {held.split:%Y-%m-%d %H:%M}"
-            f" only ({held.champion.score.method}), scored with the seasonal naives on the later"
-            " origins",
+            f" only ({held.champion.score.method}), scored with the best blend chosen there and"
+            " the seasonal naives on the later origins",
             held.champion.score.method,
             held.later,
         )

@@ -3,7 +3,8 @@ origins, and pick each indicator's rule (reference §5; ``scoring`` holds the sc
 
 Each method forecasts every origin once; a *case* keeps what any rule needs: the per-step
 probabilities of being beyond the threshold, the first actual crossing and the accuracy sums.
-Every ``DecisionRule`` in ``decision.CANDIDATES`` is then scored on the same cases for free:
+Every ``DecisionRule`` in ``decision.CANDIDATES`` is then scored on the same cases for free
+(and on a blend's cases, built from Prophet's and a naive's forecasts at the same origins):
 a rule warns at an origin when the max step probability reaches its cut on ``consecutive``
 origins in a row (one ``step_hours`` apart). Prophet windows are fitted on a process pool.
 
@@ -23,7 +24,8 @@ import pandas as pd
 from forecaster.backtest import conformal
 from forecaster.backtest.baselines import BASELINES
 from forecaster.backtest.scoring import HOUR, Score, origins
-from forecaster.crossings.decision import CANDIDATES, DecisionRule
+from forecaster.crossings.blend import blend
+from forecaster.crossings.decision import BLEND, CANDIDATES, DecisionRule
 from forecaster.crossings.threshold_crossing import (
     Calibration,
     Direction,
@@ -52,6 +54,10 @@ class Case:
     n_covered: int
     # Per forecast row with an observation: error over the band's half-width on its side.
     ratios: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # The forecast rows after ``now`` and the observations of the horizon, kept so that
+    # ``blend_cases`` combines two methods' forecasts without fitting again.
+    forecast: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    observed: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def max_p(self) -> float:
@@ -138,6 +144,8 @@ def _case(
         len(joined),
         int(inside.sum()),
         conformal.ratios(joined),
+        fc,
+        truth,
     )
 
 
@@ -247,12 +255,14 @@ def compare(
     prophet: Mapping[str, Sequence[Case]], baselines: Mapping[str, Sequence[Case]], step: int = 3
 ) -> list[tuple[DecisionRule | None, Score]]:
     """Every candidate rule on each Prophet configuration's cases (by label, e.g. ``prophet``
-    or ``prophet multiplicative``), then each baseline with the ``yhat`` rule."""
-    rows: list[tuple[DecisionRule | None, Score]] = [
-        (rule, score(cases, rule, f"{label} {rule.name}", step))
-        for label, cases in prophet.items()
-        for rule in CANDIDATES
-    ]
+    or ``prophet multiplicative``; a label in ``decision.BLEND`` is a blend's cases, and its
+    rules read that method), then each baseline with the ``yhat`` rule."""
+    rows: list[tuple[DecisionRule | None, Score]] = []
+    for label, cases in prophet.items():
+        for candidate in CANDIDATES:
+            rule = replace(candidate, method=label) if label in BLEND else candidate
+            name = rule.name if label in BLEND else f"{label} {rule.name}"
+            rows.append((rule, score(cases, rule, name, step)))
     rows += [(None, score(cases, BASELINE_RULE, name, step)) for name, cases in baselines.items()]
     return rows
 
@@ -262,6 +272,28 @@ def agreement_cases(prophet: Sequence[Case], naive: Sequence[Case]) -> list[Case
     probability 0 elsewhere: a Prophet rule scored on them warns only when both methods do."""
     warns = {(c.key, c.now) for c in naive if c.max_p >= BASELINE_RULE.cut - 1e-12}
     return [c if (c.key, c.now) in warns else replace(c, p=np.zeros_like(c.p)) for c in prophet]
+
+
+def blend_cases(
+    prophet: Sequence[Case],
+    naive: Sequence[Case],
+    thresholds: Mapping[str, float],
+    direction: Direction,
+    *,
+    non_negative: bool,
+) -> list[Case]:
+    """Cases of the equal-weight blend (``blend.blend``) of Prophet's and the baseline's
+    forecasts at each origin where both have one (no extra fit; weights fixed at 1/2, not
+    fitted on the scored series)."""
+    by_origin = {(c.key, c.now): c for c in naive}
+    out = []
+    for c in prophet:
+        other = by_origin.get((c.key, c.now))
+        if other is None or c.forecast is None or other.forecast is None or c.observed is None:
+            continue
+        fc = blend(c.forecast, other.forecast, non_negative=non_negative)
+        out.append(_case(c.key, fc, c.observed, c.now, thresholds[c.key], direction))
+    return out
 
 
 def calibration_of(cases: Sequence[Case]) -> Calibration | None:

@@ -3,10 +3,11 @@ its incidents, or any real history in the database) or an external ``timestamp,v
 
 For each indicator, a sample of series (the busiest sites by default, where the simulator's
 incidents happen, plus the national rollup) is scored with every candidate decision rule on
-Prophet (in each seasonality mode of ``Replay``) and with each baseline on the same origins;
-``champion.choose`` picks the champion among Prophet's candidates and the seasonal-naive
-baselines, the champion's own cases give the calibration, and ``holdout`` repeats the choice
-on the earlier half of the origins to score it on the later half.
+Prophet (in each seasonality mode of ``Replay``), on the blend of Prophet (the first mode) with
+each seasonal naive, and with each baseline on the same origins; ``champion.choose`` picks the
+champion among Prophet's and the blends' candidates and the seasonal-naive baselines, the
+champion's own cases give the calibration, and ``holdout`` repeats the choice on the earlier
+half of the origins to score it on the later half.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from forecaster.backtest import rules as rb
-from forecaster.backtest.champion import AGREEMENT, Candidate
+from forecaster.backtest.champion import AGREEMENT, Candidate, best, f1_floor
 from forecaster.backtest.champion import choose as choose_champion
 from forecaster.backtest.conformal import BandCoverage, band_coverage, pooled
 from forecaster.backtest.scoring import Score
-from forecaster.crossings.decision import SEASONAL_NAIVE, Champion, DecisionRule
+from forecaster.crossings.decision import BLEND, SEASONAL_NAIVE, Champion, DecisionRule
 from forecaster.crossings.threshold_crossing import Direction
 from forecaster.prophet.batch import FAST_CONFIG
 from forecaster.prophet.model import ProphetConfig
@@ -50,6 +51,9 @@ class Replay:
     # Also score "Prophet and a seasonal naive both warn": the cycle cannot publish that rule
     # (a decision row names one method), so only an external series scores it.
     agreement: bool = False
+    # Score Prophet's rules on the equal-weight blend of Prophet (the first mode: the one the
+    # cycle fits) with each seasonal naive; the cycle can publish a blend champion.
+    blends: bool = True
 
 
 @dataclass
@@ -150,6 +154,13 @@ def score_indicator(
             for label, cases in list(prophet.items())
             for naive in SEASONAL_NAIVE
         }
+    if replay.blends:
+        prophet |= {
+            method: rb.blend_cases(
+                record, baselines[naive], thresholds, direction, non_negative=replay.non_negative
+            )
+            for method, naive in _blend_naives().items()
+        }
     rows = rb.compare(prophet, baselines, replay.step_hours)
     result = IndicatorResult(
         subject, len(usable), rows, None, None, thresholds, total, beyond,
@@ -158,8 +169,7 @@ def score_indicator(
     if not any(prophet.values()):
         return result  # a rule chosen from zero scored origins would be noise
     won = choose_champion(_candidates(rows))
-    label = won.score.method.removesuffix(f" {won.rule.name}")
-    cases = prophet[label] if won.rule.method == "prophet" else baselines[won.rule.method]
+    cases = _cases_of(won, prophet, baselines)
     q = pooled(result.bands, subject).median_factor
     result.chosen = replace(
         won.rule,
@@ -171,8 +181,31 @@ def score_indicator(
     return result
 
 
+def _blend_naives() -> dict[str, str]:
+    """Each blend's seasonal naive, by method name (``blend_168h``: ``seasonal_naive_168h``)."""
+    return {
+        blend: next(n for n, h in SEASONAL_NAIVE.items() if h == season)
+        for blend, season in BLEND.items()
+    }
+
+
+def _cases_of(
+    won: Champion,
+    prophet: Mapping[str, Sequence[rb.Case]],
+    baselines: Mapping[str, Sequence[rb.Case]],
+) -> Sequence[rb.Case]:
+    """The cases the champion was scored on (a blend's and a baseline's by method name)."""
+    method = won.rule.method
+    if method in BLEND:
+        return prophet[method]
+    if method in SEASONAL_NAIVE:
+        return baselines[method]
+    return prophet[won.score.method.removesuffix(f" {won.rule.name}")]
+
+
 def _candidates(rows: Sequence[tuple[DecisionRule | None, Score]]) -> list[Candidate]:
-    """Prophet's rules and, with the yhat rule they were scored with, the seasonal naives."""
+    """Prophet's and the blends' rules and, with the yhat rule they were scored with, the
+    seasonal naives."""
     candidates = [(rule, s) for rule, s in rows if rule is not None]
     return candidates + [
         (DecisionRule(method=s.method), s) for _, s in rows if s.method in SEASONAL_NAIVE
@@ -182,7 +215,8 @@ def _candidates(rows: Sequence[tuple[DecisionRule | None, Score]]) -> list[Candi
 @dataclass(frozen=True)
 class Holdout:
     """The champion chosen on the origins before ``split`` only, and the later origins' scores
-    of that candidate and of each seasonal naive: the choice measured out of sample."""
+    of that candidate, of the blend candidate the same rule ranks first on the earlier origins
+    (if blends were scored) and of each seasonal naive: the choice measured out of sample."""
 
     split: pd.Timestamp
     champion: Champion
@@ -212,9 +246,20 @@ def holdout(
         for later in (False, True)
     ]
     won = choose_champion(_candidates(halves[0]))
+    blend = best_blend(halves[0])
     scores = {s.method: s for _, s in halves[1]}
-    names = dict.fromkeys([won.score.method, *SEASONAL_NAIVE])  # a naive champion once
+    first = [won.score.method, *([blend[1].method] if blend else [])]
+    names = dict.fromkeys([*first, *SEASONAL_NAIVE])  # a naive or blend champion once
     return Holdout(split, won, [scores[name] for name in names])
+
+
+def best_blend(rows: Sequence[tuple[DecisionRule | None, Score]]) -> Candidate | None:
+    """The blend candidate of ``rows`` that ``champion.choose`` ranks first (against the same
+    F1 floor), None when no blend was scored."""
+    candidates = _candidates(rows)
+    blends = [c for c in candidates if c[0].is_blend]
+    floor = f1_floor(candidates)
+    return best(blends, floor[1].f1 if floor else None) if blends else None
 
 
 def read_csv_series(path: Path) -> pd.DataFrame:

@@ -12,9 +12,11 @@ then apply their own ``min_probability`` on top. ``consecutive`` (debounce over 
 forecasts) and recovery are recorded for the alert rule's ``for`` and ``keep_firing_for``: the
 alerter already implements both, so the forecaster does not repeat them.
 
-The candidates (``CANDIDATES``) are Prophet's rules and the seasonal-naive baselines
-(``SEASONAL_NAIVE``, the ``yhat`` rule on the value one season back); the backtest picks the
-*champion* among them (``forecaster.backtest.champion.choose``), so it may be a baseline.
+The candidates (``CANDIDATES``) are Prophet's rules, the seasonal-naive baselines
+(``SEASONAL_NAIVE``, the ``yhat`` rule on the value one season back) and the same rules on the
+equal-weight blend of Prophet and a seasonal naive (``BLEND``, ``blend.blend``); the backtest
+picks the *champion* among them (``forecaster.backtest.champion.choose``), so it may be a
+baseline or a blend.
 ``Champion`` is that choice with its score, the runner-up and why it won.
 """
 
@@ -40,7 +42,8 @@ class DecisionRule:
     :param consecutive: hourly forecasts in a row the rule must hold (alert rule ``for``).
     :param calibration: raw -> observed probability map from the backtest, if any.
     :param interval_width: central probability of the forecast band.
-    :param method: ``prophet`` or a key of ``SEASONAL_NAIVE``: which forecast the rule reads.
+    :param method: ``prophet``, a key of ``SEASONAL_NAIVE`` or of ``BLEND``: which forecast the
+        rule reads.
     :param conformal_factor: widening of Prophet's band about ``yhat`` (backtest median q).
     """
 
@@ -54,15 +57,21 @@ class DecisionRule:
 
     @property
     def season_hours(self) -> int | None:
-        """The baseline's season, None for Prophet."""
-        return SEASONAL_NAIVE.get(self.method)
+        """The season of the seasonal naive the rule reads (a baseline's or a blend's), None
+        for Prophet alone."""
+        return SEASONAL_NAIVE.get(self.method) or BLEND.get(self.method)
+
+    @property
+    def is_blend(self) -> bool:
+        return self.method in BLEND
 
     @property
     def name(self) -> str:
-        if self.method != "prophet":
+        if self.method in SEASONAL_NAIVE:
             return self.method  # the baselines are scored with the yhat rule only
         base = f"p>={self.min_probability:g}" if self.rule == "probability" else self.rule
-        return base if self.consecutive == 1 else f"{base} x{self.consecutive}"
+        base = base if self.consecutive == 1 else f"{base} x{self.consecutive}"
+        return f"{self.method} {base}" if self.is_blend else base
 
     @property
     def cut(self) -> float:
@@ -83,6 +92,10 @@ rule had half the false alarms of seasonal naive at equal F1 (reference §5)."""
 
 SEASONAL_NAIVE: dict[str, int] = {"seasonal_naive_24h": 24, "seasonal_naive_168h": 168}
 """Baselines that may be an indicator's champion, by backtest method name: season in hours."""
+
+BLEND: dict[str, int] = {"blend_24h": 24, "blend_168h": 168}
+"""Equal-weight blends of Prophet (the production seasonality mode) and a seasonal naive that
+may be an indicator's champion, by method name: the naive's season in hours."""
 
 _CUTS: tuple[tuple[Rule, float], ...] = (
     ("edge", 0.5),

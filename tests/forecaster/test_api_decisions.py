@@ -87,3 +87,14 @@ def test_a_crossing_and_a_forecast_name_their_indicators_champion(client, engine
     assert item["champion"]["method"] == "seasonal_naive_24h"
     forecast = client.get(f"/api/v1/forecasts/{QIANWAN}/lots_on_site", headers=auth).get_json()
     assert forecast["champion"]["method"] == "seasonal_naive_24h"
+
+
+def test_a_blend_champion_is_listed_by_its_method_with_the_rule_it_was_chosen_with(client, engine):
+    rule = DecisionRule("edge", method="blend_24h")
+    with engine.begin() as conn:
+        decision_store.save_decision(
+            conn, "lots_on_site", rule, false_alarm_budget=1.0, backtest_id=None
+        )
+    viewer = bearer(make_token(engine, "viewer", "4200"))
+    [item] = client.get("/api/v1/forecasts/decisions", headers=viewer).get_json()["items"]
+    assert (item["method"], item["rule"]) == ("blend_24h", "edge")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from forecaster.crossings import decision_store
+from forecaster.crossings.blend import blend
 from forecaster.crossings.decision import DecisionRule, decide
 from forecaster.cycle import CycleOptions, run_cycle, widen
 from tests.forecaster.helpers import add_forecast_rule
@@ -113,3 +114,38 @@ def test_widening_keeps_a_count_band_at_zero_or_above():
     assert wide["yhat_lower"].tolist() == [0.0, 2.0]
     assert wide["yhat_upper"].tolist() == [7.0, 8.0]
     assert widen(fc, None) is fc
+
+
+def weekly_naive(ds: pd.Series) -> pd.DataFrame:
+    """The 168 h seasonal naive of ``weekly_spikes``: 50 at the spike hour, 10 elsewhere, with
+    a zero-width band (the two weeks repeat exactly)."""
+    yhat = [50.0 if t == SPIKE_AT else 10.0 for t in ds]
+    return pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": yhat, "yhat_upper": yhat})
+
+
+def test_a_blend_champion_publishes_the_crossing_of_the_mean_of_prophet_and_the_naive(
+    engine, settings, write_hourly
+):
+    sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
+    add_forecast_rule(engine, "lots_on_site", THRESHOLD)
+    rule = DecisionRule("edge", method="blend_168h")
+    save_rule(engine, "lots_on_site", rule)
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    at, probability, _, published = crossing(engine, sid)
+    prophet = stored_forecast(engine, sid)
+    expected = decide(
+        blend(prophet, weekly_naive(prophet["ds"]), non_negative=True),
+        THRESHOLD,
+        "above",
+        rule,
+        origin=END - pd.Timedelta(hours=1),
+        now=NOW,
+    )
+    assert published == "blend_168h edge" and pd.Timestamp(at) == SPIKE_AT
+    assert expected.crossing_at == SPIKE_AT and probability == pytest.approx(expected.probability)
+    # Neither method alone: the naive is certain of its spike (probability 1), Prophet smooths
+    # it away (its own edge rule does not fire); their mean crosses, less than surely.
+    assert 0.5 < probability < 0.99
+    origin = END - pd.Timedelta(hours=1)
+    alone = decide(prophet, THRESHOLD, "above", DecisionRule("edge"), origin=origin, now=NOW)
+    assert alone.crossing_at is None

@@ -49,7 +49,7 @@ def test_a_candidate_below_the_floor_never_wins_however_few_its_false_alarms():
     won = choose([prophet("yhat", 4, 0), naive(24, 6, 2), naive(168, 4, 0)])
     assert won.score.method == "seasonal_naive_24h"
     assert won.runner_up is not None and won.runner_up[1].method == "prophet yhat"
-    assert "no Prophet candidate reaches it" in won.reason
+    assert "no Prophet-based candidate reaches it" in won.reason
 
 
 def test_the_best_baseline_wins_when_no_prophet_rule_at_the_floor_has_fewer_false_alarms():
@@ -69,6 +69,16 @@ def test_ties_go_to_the_higher_f1_then_the_longer_lead_then_the_simpler_method()
         "seasonal_naive_24h"
     )
     assert choose([both, prophet("yhat", 6, 2)]).score.method == "prophet yhat"
+
+
+def test_on_a_tie_a_blend_loses_to_a_prophet_rule_and_beats_an_agreement():
+    blend_rule = DecisionRule("edge", method="blend_168h")
+    blended = (blend_rule, scored(blend_rule.name, 6, 2))
+    both = (DecisionRule("edge"), scored("prophet & seasonal_naive_168h edge", 6, 2))
+    assert choose([blended, prophet("yhat", 6, 2), naive(24, 4, 2)]).score.method == "prophet yhat"
+    won = choose([both, blended, naive(24, 4, 2)])
+    assert won.score.method == "blend_168h edge" and won.rule.is_blend
+    assert won.runner_up is not None and won.runner_up[1].method == "seasonal_naive_24h"
 
 
 def test_without_a_seasonal_naive_the_best_f1_wins_and_the_reason_says_so():

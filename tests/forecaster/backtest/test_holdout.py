@@ -34,6 +34,23 @@ def test_the_choice_is_made_on_the_earlier_origins_and_scored_on_the_later_ones(
     assert later["prophet edge"].f1 == 0.0 and later["seasonal_naive_24h"].f1 == 2 / 3
 
 
+def test_the_best_blend_chosen_on_the_earlier_origins_is_scored_on_the_later_ones_too():
+    crossed = [True, False, True, False, True, False, True, False]
+    blend_warns = [True, True, True, False, True, True, True, True]  # one false warning early
+    baselines = {"seasonal_naive_24h": cases([True] * 8, crossed), "seasonal_naive_168h": []}
+    prophet = {"prophet": cases(crossed, crossed), "blend_24h": cases(blend_warns, crossed)}
+    held = holdout(prophet, baselines, step=3)
+    assert held is not None and held.champion.score.method == "prophet edge"
+    later = {s.method: s for s in held.later}
+    assert list(later) == [
+        "prophet edge",
+        "blend_24h edge",
+        "seasonal_naive_24h",
+        "seasonal_naive_168h",
+    ]
+    assert later["blend_24h edge"].fp == 2 and later["prophet edge"].f1 == 1.0
+
+
 def test_too_few_origins_give_no_holdout():
     one = {"seasonal_naive_24h": cases([True], [True])}
     assert holdout({"prophet": cases([True], [True])}, one, step=3) is None

@@ -84,3 +84,43 @@ def test_an_agreement_case_warns_only_where_the_baseline_warns_too():
     assert [c.max_p for c in both] == [0.9, 0.0, 0.2]
     scored = rb.score(both, DecisionRule("edge"), "both", step=3)
     assert (scored.tp, scored.fp, scored.fn) == (2, 0, 0)  # edge cuts at 0.1
+
+
+def forecast_case(hour: int, yhat: list[float], half: float, truth: list[float]) -> rb.Case:
+    """A case built the way the backtest builds one, from a forecast and the observations."""
+    now = T0 + hour * H
+    ds = pd.date_range(now + H, periods=len(yhat), freq="h")
+    fc = pd.DataFrame(
+        {
+            "ds": ds,
+            "yhat": yhat,
+            "yhat_lower": np.subtract(yhat, half),
+            "yhat_upper": np.add(yhat, half),
+        }
+    )
+    observed = pd.DataFrame({"ds": ds, "y": truth})
+    return rb._case("s", fc, observed, now, 30.0, "above")
+
+
+def test_a_blend_case_is_the_mean_of_prophets_and_the_naives_forecasts_at_each_step():
+    prophet = [
+        forecast_case(0, [10.0, 20.0], 4.0, [12.0, 35.0]),
+        forecast_case(3, [5.0], 4.0, [5.0]),
+    ]
+    naive = [forecast_case(0, [50.0, 30.0], 0.0, [12.0, 35.0])]  # none at hour 3
+    [both] = rb.blend_cases(prophet, naive, {"s": 30.0}, "above", non_negative=True)
+    assert both.forecast is not None
+    assert both.forecast["yhat"].tolist() == [30.0, 25.0]
+    assert (both.forecast["yhat_upper"] - both.forecast["yhat"]).tolist() == [4.0, 4.0]
+    assert both.p[0] == 0.5 and 0.0 < both.p[1] < 0.5  # yhat at T, then below it
+    assert both.truth == T0 + 2 * H and both.abs_error == 18.0 + 10.0 and both.n_covered == 0
+    assert prophet[0].max_p < 0.1  # Prophet alone: not even the edge rule warns
+
+
+def test_blend_rows_read_the_blend_and_are_named_by_it():
+    cases = [case(0, 0.9, True)]
+    rows = rb.compare({"blend_168h": cases}, {}, step=3)
+    assert len(rows) == 15
+    rule, scored = rows[0]
+    assert rule is not None and rule.method == "blend_168h" and rule.season_hours == 168
+    assert scored.method == f"blend_168h {DecisionRule('edge').name}" == rule.name
