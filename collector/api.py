@@ -14,6 +14,7 @@ from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body
 from quaywatch.http.request_body import request_items
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     Param,
     bad_arg,
@@ -22,9 +23,7 @@ from quaywatch.http.support import (
     jsonable,
     node_path,
     principal,
-    query,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine, app_settings, app_telemetry, batch_answer
 
 bp = Blueprint("collector", __name__, url_prefix="/api/v1")
@@ -62,8 +61,7 @@ def _visible_sites(node_id: str) -> set[str]:
 
 
 @bp.post("/events")
-@require("events:write")
-@query()
+@allow("events:write")
 @body(CargoEvent, many=True)
 def ingest_events() -> Any:
     """Store a batch of cargo events (JSON array or NDJSON); 202 after commit."""
@@ -120,8 +118,7 @@ LOT_QUERY = (Param("site_id"), Param("visit_no", "integer", "one visit", 1, 2**3
 
 
 @bp.get("/lots")
-@require("read")
-@query(Param("lot_id", required=True, description='any lot id, "/" included'), *LOT_QUERY)
+@allow("read", Param("lot_id", required=True, description='any lot id, "/" included'), *LOT_QUERY)
 def find_lot() -> Any:
     """A lot by `?lot_id=`: the same answer as GET /lots/<lot_id>, for any id whatever it holds."""
     lot_id = request.args.get("lot_id")
@@ -131,8 +128,7 @@ def find_lot() -> Any:
 
 
 @bp.get("/lots/<path:lot_id>")
-@require("read")
-@query(*LOT_QUERY)
+@allow("read", *LOT_QUERY)
 def get_lot(lot_id: str) -> Any:
     """A lot's merged state, stage and deadline: its latest visit in the token's subtree.
 
@@ -170,8 +166,7 @@ def get_lot(lot_id: str) -> Any:
 
 
 @bp.get("/nodes")
-@require("read")
-@query(Param("level", description="nation, customs, office or site"))
+@allow("read", Param("level", description="nation, customs, office or site"))
 def list_nodes() -> Any:
     """The org tree under the token's node."""
     level = request.args.get("level")
@@ -189,8 +184,7 @@ def list_nodes() -> Any:
 
 
 @bp.get("/nodes/<node_id>")
-@require("read")
-@query()
+@allow("read")
 def get_node(node_id: str) -> Any:
     """One org node."""
     _check_visible(node_id)
@@ -207,8 +201,7 @@ def get_node(node_id: str) -> Any:
 
 
 @bp.get("/metrics/<node_id>/<indicator>")
-@require("read")
-@query(Param("hours", "integer", "how far back (default 24)", 1, 24 * 90))
+@allow("read", Param("hours", "integer", "how far back (default 24)", 1, 24 * 90))
 def get_metric(node_id: str, indicator: str) -> Any:
     """Recent points of one indicator at one node."""
     _check_visible(node_id)

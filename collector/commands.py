@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from quaywatch.cli import Context, pass_context
 
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+# How the collector pulls a feed, station events or declarations alike.
+_PULL_OPTIONS = [
+    click.option("--auth-header", default=None, help="Header name, e.g. Authorization."),
+    click.option("--auth-secret", default=None, help="Header value (stored, never shown)."),
+    click.option("--cursor-param", default="since", show_default=True),
+    click.option("--interval", "interval_s", default=60, show_default=True),
+]
 
-def _when(value: str) -> datetime:
+
+def pull_options(command: _Command) -> _Command:
+    """The options of `feeds add` that say how to pull a feed, in this order in --help."""
+    for option in reversed(_PULL_OPTIONS):  # as if stacked: the first one listed applies last
+        command = option(command)
+    return command
+
+
+def iso_time(value: str) -> datetime:
+    """A command-line time: ISO 8601, UTC when it names no zone."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
@@ -110,7 +129,7 @@ def simulate_backfill(
             ctx.engine,
             days,
             cfg,
-            _when(end) if end else None,
+            iso_time(end) if end else None,
             progress=shown,
             risk=risk,
             older_step=timedelta(hours=older_step_hours) if older_step_hours > 1 else None,
@@ -160,8 +179,8 @@ def metrics_backfill(
             indicators_backfill, code=code, since=since, until=until, step_minutes=step_minutes
         )
         return
-    end = _when(until) if until else datetime.now(UTC)
-    result = backfill_metrics(ctx.engine, _when(since), end, timedelta(minutes=step_minutes))
+    end = iso_time(until) if until else datetime.now(UTC)
+    result = backfill_metrics(ctx.engine, iso_time(since), end, timedelta(minutes=step_minutes))
     click.echo(f"recomputed {result.times} times, {result.points:,} points")
 
 
@@ -174,10 +193,7 @@ def feeds() -> None:
 @click.argument("feed_id")
 @click.option("--url", required=True)
 @click.option("--site", "site_id", default=None)
-@click.option("--auth-header", default=None, help="Header name, e.g. Authorization.")
-@click.option("--auth-secret", default=None, help="Header value (stored, never shown).")
-@click.option("--cursor-param", default="since", show_default=True)
-@click.option("--interval", "interval_s", default=60, show_default=True)
+@pull_options
 @pass_context
 def feeds_add(
     ctx: Context,
@@ -273,10 +289,10 @@ def indicators_backfill(
     """Recompute one indicator (user-defined: its latest version) for a past range."""
     from collector.rollup import UnknownIndicator, backfill_metrics
 
-    end = _when(until) if until else datetime.now(UTC)
+    end = iso_time(until) if until else datetime.now(UTC)
     step = timedelta(minutes=step_minutes)
     try:
-        result = backfill_metrics(ctx.engine, _when(since), end, step, indicator=code)
+        result = backfill_metrics(ctx.engine, iso_time(since), end, step, indicator=code)
     except UnknownIndicator as exc:
         raise click.BadParameter(f"no indicator {exc.args[0]!r}", param_hint="CODE") from exc
     click.echo(f"{code}: recomputed {result.times} times, {result.points:,} points")

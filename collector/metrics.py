@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from collector.indicators.event_source import EVENTS, span_params
+from collector.indicators.store import upsert_catalogue
 from collector.metric_definitions import INDICATORS, SOURCES, Indicator, Source
 
 # The built-ins' sources and those only specs read (no built-in has one of them).
@@ -154,29 +155,7 @@ def ensure_series(conn: Connection) -> int:
 
 def seed_indicators(conn: Connection) -> int:
     """Upsert the built-in catalogue so names and definitions follow the code."""
-    conn.execute(
-        text(
-            "INSERT INTO indicator (code, name_en, name_zh, unit, theme, direction, definition,"
-            " forecastable, builtin) VALUES (:code, :name_en, :name_zh, :unit, :theme, :direction,"
-            " :definition, :forecastable, true) ON CONFLICT (code) DO UPDATE SET"
-            " name_en = EXCLUDED.name_en, name_zh = EXCLUDED.name_zh, unit = EXCLUDED.unit,"
-            " theme = EXCLUDED.theme, direction = EXCLUDED.direction,"
-            " definition = EXCLUDED.definition, forecastable = EXCLUDED.forecastable"
-        ),
-        [
-            {
-                "code": i.code,
-                "name_en": i.name_en,
-                "name_zh": i.name_zh,
-                "unit": i.unit,
-                "theme": i.theme,
-                "direction": i.direction,
-                "definition": i.definition,
-                "forecastable": i.forecastable,
-            }
-            for i in INDICATORS
-        ],
-    )
+    upsert_catalogue(conn, INDICATORS, builtin=True)
     return len(INDICATORS)
 
 

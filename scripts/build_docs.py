@@ -12,6 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 from collector.indicators.compile import compile_spec  # noqa: E402
 from collector.indicators.event_source import EVENTS  # noqa: E402
+from collector.indicators.examples import GATE_IN_RIVER_PER_HOUR, RIVER_21_OVER_48H  # noqa: E402
 from collector.indicators.spec import (  # noqa: E402
     EVENTS_WINDOW_HOURS,
     MAX_WINDOW_HOURS,
@@ -127,27 +128,6 @@ MEASURES = {
     "per_hour": "events: number of rows divided by `window_hours`",
     "delay": "events: `stat` of minutes from `occurred_at` to `received_at`",
 }
-EVENTS_EXAMPLE = {
-    "code": "gate_in_river_per_hour",
-    "name_en": "Gate-in events per hour at river ports",
-    "name_zh": "内河港口每小时进港事件数",
-    "unit": "events/h",
-    "theme": "throughput_capacity",
-    "direction": "neutral",
-    "source": "events",
-    "window_hours": 2,
-    "filters": {"event_kind": ["arrived"], "site_type": ["RIV"]},
-    "measure": {"kind": "per_hour"},
-}
-EXAMPLE = {
-    "code": "haz21_river_over_48h",
-    "name_en": "Class 2.1 lots held over 48 h at river ports",
-    "name_zh": "内河港口滞留超48小时的2.1类危险品批次",
-    "unit": "lots",
-    "theme": "hazardous_goods",
-    "direction": "higher_is_worse",
-    "filters": {"hazard_class": ["2.1"], "site_type": ["RIV"], "dwell_over_hours": 48},
-}
 
 
 API_SECTION = [
@@ -195,8 +175,8 @@ API_SECTION = [
 
 
 def spec_markdown() -> list[str]:
-    example = compile_spec(IndicatorSpec.model_validate(EXAMPLE))
-    events = compile_spec(IndicatorSpec.model_validate(EVENTS_EXAMPLE))
+    example = compile_spec(IndicatorSpec.model_validate(RIVER_21_OVER_48H))
+    events = compile_spec(IndicatorSpec.model_validate(GATE_IN_RIVER_PER_HOUR))
     lines = [
         "",
         "## Indicators defined as specs",
@@ -228,7 +208,7 @@ def spec_markdown() -> list[str]:
         "Example (YAML):",
         "",
         "```yaml",
-        *yaml.safe_dump(EXAMPLE, allow_unicode=True, sort_keys=False).splitlines(),
+        *yaml.safe_dump(RIVER_21_OVER_48H, allow_unicode=True, sort_keys=False).splitlines(),
         "```",
         "",
         f"Its definition reads: {example.definition}",
@@ -254,7 +234,7 @@ def spec_markdown() -> list[str]:
         "Example: gate-in events per hour at river ports.",
         "",
         "```yaml",
-        *yaml.safe_dump(EVENTS_EXAMPLE, allow_unicode=True, sort_keys=False).splitlines(),
+        *yaml.safe_dump(GATE_IN_RIVER_PER_HOUR, allow_unicode=True, sort_keys=False).splitlines(),
         "```",
         "",
         f"Its definition reads: {events.definition}",

@@ -12,14 +12,15 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
-from pydantic import ConfigDict, SecretStr, field_validator
+from pydantic import SecretStr
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
 from alerter.channels.errors import Outcome
 from alerter.channels.responses import VendorCode, code_result
+from alerter.channels.vendor_urls import in_query, url_must, with_example
 
 # errcode -> handling. DingTalk answers HTTP 200 in every case; codes not listed are permanent
 # (reference §3.1: "other non-zero codes: treat as permanent and store the errmsg").
@@ -50,27 +51,19 @@ def dingtalk_sign(secret: str, timestamp_ms: str) -> str:
 
 
 class DingTalkConfig(ChannelConfig):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "url": "http://127.0.0.1:9/robot/send?access_token=example-access-token",
-                "secret": "SECexample-signing-secret",
-                "at_mobiles": ["13800000000"],
-                "at_all": False,
-            }
+    model_config = with_example(
+        {
+            "url": "http://127.0.0.1:9/robot/send?access_token=example-access-token",
+            "secret": "SECexample-signing-secret",
+            "at_mobiles": ["13800000000"],
+            "at_all": False,
         }
     )
 
     secret: SecretStr | None = None  # the "SEC…" string of the 加签 security setting
     at_mobiles: tuple[str, ...] = ()
     at_all: bool = False
-
-    @field_validator("url")
-    @classmethod
-    def _has_token(cls, url: SecretStr) -> SecretStr:
-        if not parse_qs(urlsplit(url.get_secret_value()).query).get("access_token"):
-            raise ValueError("must be the robot URL, with access_token=")
-        return url
+    _has_token = url_must(in_query("access_token"), "must be the robot URL, with access_token=")
 
 
 class DingTalk(Channel):

@@ -10,16 +10,16 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-from pydantic import ConfigDict, SecretStr, field_validator
+from pydantic import SecretStr
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
 from alerter.channels.errors import Outcome
 from alerter.channels.http import parse_retry_after
 from alerter.channels.render import json_len
 from alerter.channels.responses import VendorCode, code_result, vendor_error
+from alerter.channels.vendor_urls import url_must, with_example
 
 # code -> handling (reference §3.3); codes not listed are permanent.
 ERRORS: dict[int, VendorCode] = {
@@ -51,25 +51,19 @@ def feishu_sign(secret: str, timestamp_s: str) -> str:
 
 
 class FeishuConfig(ChannelConfig):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "url": "http://127.0.0.1:9/open-apis/bot/v2/hook/example-bot-token",
-                "secret": "example-signing-secret",
-                "at_all": False,
-            }
+    model_config = with_example(
+        {
+            "url": "http://127.0.0.1:9/open-apis/bot/v2/hook/example-bot-token",
+            "secret": "example-signing-secret",
+            "at_all": False,
         }
     )
 
     secret: SecretStr | None = None  # 签名校验 secret
     at_all: bool = False
-
-    @field_validator("url")
-    @classmethod
-    def _is_hook(cls, url: SecretStr) -> SecretStr:
-        if "/hook/" not in urlsplit(url.get_secret_value()).path:
-            raise ValueError("must be the bot URL, …/open-apis/bot/v2/hook/<token>")
-        return url
+    _is_hook = url_must(
+        lambda parts: "/hook/" in parts.path, "must be the bot URL, …/open-apis/bot/v2/hook/<token>"
+    )
 
 
 class Feishu(Channel):

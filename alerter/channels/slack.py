@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
-from pydantic import ConfigDict, SecretStr, field_validator
 
 from alerter.channels.base import Channel, ChannelConfig, Payload
 from alerter.channels.errors import DeliveryError, Outcome
 from alerter.channels.render import slack_escape
 from alerter.channels.responses import http_error
+from alerter.channels.vendor_urls import url_must, with_example
 
 # Error names Slack answers in the body; all come with a 4xx status and are permanent (the
 # HTTP status decides), except 429, which carries Retry-After.
@@ -40,18 +39,13 @@ HEADER_LIMIT = 150
 
 
 class SlackConfig(ChannelConfig):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {"url": "http://127.0.0.1:9/services/T0000/B0000/example-webhook-token"}
-        }
+    model_config = with_example(
+        {"url": "http://127.0.0.1:9/services/T0000/B0000/example-webhook-token"}
     )
-
-    @field_validator("url")
-    @classmethod
-    def _is_webhook(cls, url: SecretStr) -> SecretStr:
-        if not urlsplit(url.get_secret_value()).path.startswith("/services/"):
-            raise ValueError("must be an incoming webhook URL, …/services/T…/B…/…")
-        return url
+    _is_webhook = url_must(
+        lambda parts: parts.path.startswith("/services/"),
+        "must be an incoming webhook URL, …/services/T…/B…/…",
+    )
 
 
 class Slack(Channel):

@@ -21,11 +21,12 @@ from dataclasses import replace
 from typing import Any
 
 import requests
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from alerter.channels.base import Channel, ChannelConfig, Outgoing, Payload
 from alerter.channels.message import common_pairs
 from alerter.channels.responses import http_error
+from alerter.channels.vendor_urls import with_example
 
 TIMESTAMP_HEADER = "X-QuayWatch-Timestamp"
 SIGNATURE_HEADER = "X-QuayWatch-Signature"
@@ -40,14 +41,12 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookConfig(ChannelConfig):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "url": "http://127.0.0.1:9/hook",
-                "secret": "example-signing-secret",
-                "max_alerts": 50,
-                "external_url": "http://127.0.0.1:8080/",
-            }
+    model_config = with_example(
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "secret": "example-signing-secret",
+            "max_alerts": 50,
+            "external_url": "http://127.0.0.1:8080/",
         }
     )
 

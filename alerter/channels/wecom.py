@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import requests
-from pydantic import ConfigDict, SecretStr, field_validator
 
 from alerter.channels.base import Channel, ChannelConfig, Payload
 from alerter.channels.errors import Outcome
 from alerter.channels.responses import VendorCode, code_result
+from alerter.channels.vendor_urls import in_query, url_must, with_example
 
 # errcode -> handling (reference §3.2); codes not listed are permanent.
 ERRORS: dict[int, VendorCode] = {
@@ -34,18 +33,10 @@ CONTENT_LIMIT = 4096
 
 
 class WeComConfig(ChannelConfig):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {"url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=example-robot-key"}
-        }
+    model_config = with_example(
+        {"url": "http://127.0.0.1:9/cgi-bin/webhook/send?key=example-robot-key"}
     )
-
-    @field_validator("url")
-    @classmethod
-    def _has_key(cls, url: SecretStr) -> SecretStr:
-        if not parse_qs(urlsplit(url.get_secret_value()).query).get("key"):
-            raise ValueError("must be the robot URL, with key=")
-        return url
+    _has_key = url_must(in_query("key"), "must be the robot URL, with key=")
 
 
 class WeCom(Channel):

@@ -26,6 +26,8 @@ from collector.indicators.store import NATIONAL, apply_spec
 from collector.metric_definitions import BY_CODE
 from quaywatch.audit import write_audit
 from quaywatch.errors import ApiError
+from quaywatch.http.proposals import must_be_proposed, national_only
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
     Param,
@@ -36,11 +38,9 @@ from quaywatch.http.support import (
     page,
     page_args,
     principal,
-    query,
     require_in_subtree,
     validated,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("indicators", __name__, url_prefix="/api/v1")
@@ -160,8 +160,7 @@ def _editable(conn: Connection, code: str) -> Any:
 
 
 @bp.get("/indicators")
-@require("read")
-@query(*PAGE, Param("theme"), Param("source"), Param("scope", description="owner node"))
+@allow("read", *PAGE, Param("theme"), Param("source"), Param("scope", description="owner node"))
 def list_indicators() -> Any:
     """The indicators the token sees, filtered by ?theme=, ?source=, ?scope= (owner node)."""
     limit, offset = page_args()
@@ -176,8 +175,7 @@ def list_indicators() -> Any:
 
 
 @bp.get("/indicators/<code>")
-@require("read")
-@query()
+@allow("read")
 def get_indicator(code: str) -> Any:
     """One indicator: its spec, definition, versions, owner node and state."""
     with app_engine().connect() as conn:
@@ -189,8 +187,7 @@ def _spec(data: dict[str, Any]) -> IndicatorSpec:
 
 
 @bp.post("/indicators")
-@require("indicators:write")
-@query()
+@allow("indicators:write")
 def create_indicator() -> Any:
     """Create an indicator owned by the caller's node or `scope`, a node of its subtree."""
     data = json_object(422, "Invalid indicator")
@@ -218,8 +215,7 @@ def create_indicator() -> Any:
 
 
 @bp.patch("/indicators/<code>")
-@require("indicators:write")
-@query()
+@allow("indicators:write")
 def change_indicator(code: str) -> Any:
     """Change fields of the spec; a changed definition is stored as the next version."""
     data = json_object(422, "Invalid indicator")
@@ -239,8 +235,7 @@ def change_indicator(code: str) -> Any:
 
 
 @bp.delete("/indicators/<code>")
-@require("indicators:write")
-@query()
+@allow("indicators:write")
 def retire_indicator(code: str) -> Any:
     """Retire: the indicator stops computing; its versions and points stay."""
     with app_engine().begin() as conn:
@@ -268,8 +263,7 @@ class ProposeBody(BaseModel):
 
 
 @bp.post("/indicators/<code>/propose")
-@require("indicators:write")
-@query()
+@allow("indicators:write")
 def propose_indicator(code: str) -> Any:
     """Propose a customs' (or office's) indicator for national scope."""
     body = validated(ProposeBody, json_object(422), title="Invalid body")
@@ -288,16 +282,13 @@ def propose_indicator(code: str) -> Any:
 
 
 @bp.post("/indicators/<code>/publish")
-@require("indicators:write")
-@query()
+@allow("indicators:write")
 def publish_indicator(code: str) -> Any:
     """Publish a proposed indicator nationwide (a national admin only): a new version at CN."""
-    if not principal().national:
-        raise ApiError(403, "Forbidden", "only a national (CN) admin publishes indicators")
+    national_only("indicators")
     with app_engine().begin() as conn:
         before = _editable(conn, code)
-        if before.proposal_status != "proposed":
-            raise ApiError(409, "Not proposed", f"indicator {code} has not been proposed")
+        must_be_proposed(before.proposal_status, f"indicator {code}")
         apply_spec(conn, _spec(before.spec), NATIONAL, principal().name)
         _set(
             conn,

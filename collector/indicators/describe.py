@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from collector.indicators.spec import (
     Count,
     Delay,
@@ -49,25 +51,27 @@ def _stamp(name: str) -> str:
     return "t" if name == "now" else name.replace("_", " ")
 
 
+def _any_of(prefix: str, values: Sequence[str] | None) -> list[str]:
+    """``prefix`` and the values joined by "or", or nothing when the filter is not set."""
+    return [f"{prefix} {' or '.join(values)}"] if values else []
+
+
+def _yes_no(value: bool | None, yes: str, no: str) -> list[str]:
+    """The phrase for a yes/no filter, or nothing when it is not set."""
+    return [] if value is None else [yes if value else no]
+
+
 def _filters(f: Filters) -> list[str]:
-    out: list[str] = []
-    if f.hazardous is not None:
-        out.append("hazardous" if f.hazardous else "not hazardous")
-    if f.hazard_class:
-        out.append("of IMDG class " + " or ".join(f.hazard_class))
-    if f.un_number:
-        out.append("with UN number " + " or ".join(f.un_number))
-    if f.has_un_number is not None:
-        out.append("with a UN number" if f.has_un_number else "without a UN number")
-    if f.packing_group:
-        out.append("of packing group " + " or ".join(f.packing_group))
-    if f.site_type:
-        out.append("at sites of type " + " or ".join(f.site_type))
+    out = _yes_no(f.hazardous, "hazardous", "not hazardous")
+    out += _any_of("of IMDG class", f.hazard_class)
+    out += _any_of("with UN number", f.un_number)
+    out += _yes_no(f.has_un_number, "with a UN number", "without a UN number")
+    out += _any_of("of packing group", f.packing_group)
+    out += _any_of("at sites of type", f.site_type)
     if f.direction:
         out.append(f.direction)
     out += [STAGE[s] for s in f.stage or []]
-    if f.on_hold is not None:
-        out.append("under customs hold at t" if f.on_hold else "not under customs hold at t")
+    out += _yes_no(f.on_hold, "under customs hold at t", "not under customs hold at t")
     if f.deadline:
         out.append(DEADLINE[f.deadline])
     if f.limit_hours_at_most is not None:
@@ -81,8 +85,7 @@ def _filters(f: Filters) -> list[str]:
     for rule in f.longer_than or []:
         op = "at least" if rule.inclusive else "more than"
         out.append(f"{_stamp(rule.to)} {op} {rule.hours:g} h after {_stamp(rule.from_)}")
-    if f.event_kind:
-        out.append("of kind " + " or ".join(f.event_kind))
+    out += _any_of("of kind", f.event_kind)
     if f.late_over_minutes is not None:
         out.append(f"received more than {f.late_over_minutes:g} min after they occurred")
     return out

@@ -67,18 +67,8 @@ LOT_FILTERS = frozenset(
 EVENT_FILTERS = frozenset({"event_kind", "late_over_minutes"})
 
 Population = Literal["present", "arrived", "declared", "inspected", "released", "removed"]
-Stamp = Literal[
-    "arrived",
-    "declared",
-    "inspection_started",
-    "inspection_finished",
-    "released",
-    "removed",
-    "held",
-    "hold_lifted",
-    "deadline",
-    "warn",
-]
+# A lot carries a time for every event kind, plus its deadline and warning times.
+Stamp = Literal[EventKind, "deadline", "warn"]
 StageAt = Literal["not_declared", "declared", "inspecting", "inspected", "released", "not_released"]
 SiteType = Literal["SEA", "RIV", "AIR", "LAND", "RAIL", "BZ"]
 Theme = Literal[

@@ -19,14 +19,15 @@ from collector.indicators.spec import IndicatorSpec
 
 log = logging.getLogger(__name__)
 
+# A built-in's row follows the code; a user-defined upsert never overwrites a built-in's row.
 _UPSERT = text(
     "INSERT INTO indicator (code, name_en, name_zh, unit, theme, direction, definition,"
     " forecastable, builtin) VALUES (:code, :name_en, :name_zh, :unit, :theme, :direction,"
-    " :definition, :forecastable, false) ON CONFLICT (code) DO UPDATE SET"
+    " :definition, :forecastable, :builtin) ON CONFLICT (code) DO UPDATE SET"
     " name_en = EXCLUDED.name_en, name_zh = EXCLUDED.name_zh, unit = EXCLUDED.unit,"
     " theme = EXCLUDED.theme, direction = EXCLUDED.direction,"
     " definition = EXCLUDED.definition, forecastable = EXCLUDED.forecastable"
-    " WHERE NOT indicator.builtin"
+    " WHERE CAST(:builtin AS boolean) OR NOT indicator.builtin"
 )
 _SERIES = text(
     "INSERT INTO series (node_id, indicator_code) SELECT n.node_id, i.code"
@@ -35,26 +36,28 @@ _SERIES = text(
 )
 
 
+def upsert_catalogue(conn: Connection, indicators: Sequence[Indicator], *, builtin: bool) -> None:
+    """Upsert the `indicator` rows of ``indicators``, so names and definitions follow the code
+    (built-ins) or the newest spec (user-defined, which never overwrite a built-in's row)."""
+    fields = (
+        "code",
+        "name_en",
+        "name_zh",
+        "unit",
+        "theme",
+        "direction",
+        "definition",
+        "forecastable",
+    )
+    rows = [{**{f: getattr(i, f) for f in fields}, "builtin": builtin} for i in indicators]
+    conn.execute(_UPSERT, rows)
+
+
 def register(conn: Connection, indicators: Sequence[Indicator]) -> None:
     """Upsert the catalogue rows of user-defined indicators (never a built-in's) and their series."""
     if not indicators:
         return
-    conn.execute(
-        _UPSERT,
-        [
-            {
-                "code": i.code,
-                "name_en": i.name_en,
-                "name_zh": i.name_zh,
-                "unit": i.unit,
-                "theme": i.theme,
-                "direction": i.direction,
-                "definition": i.definition,
-                "forecastable": i.forecastable,
-            }
-            for i in indicators
-        ],
-    )
+    upsert_catalogue(conn, indicators, builtin=False)
     conn.execute(_SERIES, {"codes": [i.code for i in indicators]})
 
 

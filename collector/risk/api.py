@@ -24,6 +24,7 @@ from collector.risk.store import save_declarations
 from quaywatch.db import raw_connection
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body as documented
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     NODE,
     PAGE,
@@ -38,10 +39,8 @@ from quaywatch.http.support import (
     page,
     page_args,
     principal,
-    query,
     time_arg,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine, batch_answer
 
 bp = Blueprint("risk", __name__, url_prefix="/api/v1")
@@ -58,8 +57,7 @@ def _error(error: FieldError) -> dict[str, Any]:
 
 
 @bp.post("/declarations")
-@require("events:write")
-@query()
+@allow("events:write")
 @documented(Declaration, many=True)
 def ingest_declarations() -> Any:
     """Store and screen declarations (JSON array or NDJSON); 202 once flags are committed."""
@@ -97,8 +95,8 @@ def ingest_declarations() -> Any:
 
 
 @bp.get("/risk/queue")
-@require("read")
-@query(
+@allow(
+    "read",
     *PAGE,
     NODE,
     Param("since", "date-time", "flagged since (default: 30 days ago)"),
@@ -128,8 +126,7 @@ def risk_queue() -> Any:
 
 
 @bp.get("/risk/declarations/<path:declaration_id>")
-@require("read")
-@query()
+@allow("read")
 def get_declaration(declaration_id: str) -> Any:
     """A declaration with its risk mark, flags and review (ids may contain "/")."""
     sites = _visible_sites(principal().node_id)
@@ -149,8 +146,7 @@ class ReviewBody(BaseModel):
 
 
 @bp.post("/risk/flags/<int:flag_id>/review")
-@require("alerts:write")
-@query()
+@allow("alerts:write")
 @documented(ReviewBody)
 def review_flag(flag_id: int) -> Any:
     """Record the outcome for the flag's declaration (operators and admins of its subtree)."""
@@ -164,8 +160,7 @@ def review_flag(flag_id: int) -> Any:
 
 
 @bp.get("/risk/precision")
-@require("read")
-@query(NODE)
+@allow("read", NODE)
 def precision_by_feature() -> Any:
     """Confirmed / reviewed per feature among flagged declarations in a subtree."""
     with app_engine().connect() as conn:

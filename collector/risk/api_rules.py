@@ -17,6 +17,8 @@ from collector.risk import queue, rules
 from collector.risk.rules import Actor
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body as documented
+from quaywatch.http.proposals import must_be_proposed, national_only
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
     body,
@@ -27,10 +29,8 @@ from quaywatch.http.support import (
     page,
     page_args,
     principal,
-    query,
     visible_node,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 rules_bp = Blueprint("risk_rules", __name__)
@@ -62,8 +62,7 @@ def _editable(conn: Connection, rule_id: int) -> dict[str, Any]:
 
 
 @rules_bp.get("/risk/rules")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_rules() -> Any:
     """Risk rules of the token's subtree (editable) and of its ancestors (read-only)."""
     limit, offset = page_args()
@@ -85,8 +84,7 @@ def list_rules() -> Any:
 
 
 @rules_bp.post("/risk/rules")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @documented(inline_schema(rules.RuleDraft))
 def create_rule() -> Any:
     """Create a risk rule at the token's node or one below it."""
@@ -98,8 +96,7 @@ def create_rule() -> Any:
 
 
 @rules_bp.get("/risk/rules/<int:rule_id>")
-@require("read")
-@query()
+@allow("read")
 def get_rule(rule_id: int) -> Any:
     """A risk rule with its audit trail."""
     with app_engine().connect() as conn:
@@ -115,8 +112,7 @@ class ProposeBody(BaseModel):
 
 
 @rules_bp.post("/risk/rules/<int:rule_id>/propose")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @documented(ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Ask the national centre to publish this rule nationwide."""
@@ -134,24 +130,20 @@ def propose_rule(rule_id: int) -> Any:
 
 
 @rules_bp.post("/risk/rules/<int:rule_id>/publish")
-@require("rules:publish")
-@query()
+@allow("rules:publish")
 def publish_rule(rule_id: int) -> Any:
     """Publish a proposed rule at national scope ("one discovery, nationwide warning")."""
-    if not principal().national:
-        raise ApiError(403, "Forbidden", "only a national (CN) admin publishes risk rules")
+    national_only("risk rules")
     with app_engine().begin() as conn:
         before = _editable(conn, rule_id)
-        if before["proposal_status"] != "proposed":
-            raise ApiError(409, "Not proposed", f"risk rule {rule_id} has not been proposed")
+        must_be_proposed(before["proposal_status"], f"risk rule {rule_id}")
         root = visible_node(conn, None)
         after = rules.publish(conn, before, actor(), root)
     return jsonable(after)
 
 
 @rules_bp.get("/risk/rules/<int:rule_id>/precision")
-@require("read")
-@query()
+@allow("read")
 def rule_precision(rule_id: int) -> Any:
     """Confirmed / reviewed among the declarations this rule hit in the caller's subtree."""
     with app_engine().connect() as conn:

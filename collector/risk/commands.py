@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from collector.commands import iso_time, pull_options
 from quaywatch.cli import Context, pass_context
-
-
-def _when(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @click.group()
@@ -48,7 +40,9 @@ def rescreen(ctx: Context, since: str, until: str | None, workers: int, slice_ro
     """Score stored declarations again with today's references, thresholds and rules."""
     from collector.risk.rescreen import rescreen as run
 
-    result = run(ctx.engine, _when(since), _when(until) if until else None, workers, slice_rows)
+    result = run(
+        ctx.engine, iso_time(since), iso_time(until) if until else None, workers, slice_rows
+    )
     click.echo(result.describe())
 
 
@@ -61,7 +55,7 @@ def rebuild_references(ctx: Context, since: str) -> None:
     from quaywatch.db import raw_connection
 
     with raw_connection(ctx.engine) as conn:
-        keys = rebuild(conn, _when(since))
+        keys = rebuild(conn, iso_time(since))
     click.echo(f"rebuilt {keys:,} references")
 
 
@@ -99,10 +93,7 @@ def feeds() -> None:
 @feeds.command("add")
 @click.argument("feed_id")
 @click.option("--url", required=True)
-@click.option("--auth-header", default=None, help="Header name, e.g. Authorization.")
-@click.option("--auth-secret", default=None, help="Header value (stored, never shown).")
-@click.option("--cursor-param", default="since", show_default=True)
-@click.option("--interval", "interval_s", default=60, show_default=True)
+@pull_options
 @pass_context
 def feeds_add(
     ctx: Context,

@@ -10,6 +10,7 @@ from datetime import timedelta
 from click.testing import CliRunner
 
 from cargo_events import T0, ev, store
+from collector.indicators.examples import GATE_IN_RIVER_PER_HOUR
 from collector.rollup import metrics_cycle
 from quaywatch.cli import cli
 from tests.collector.helpers import RIVER_21_OVER_48H, select_all
@@ -136,15 +137,10 @@ def test_a_customs_cannot_learn_whether_another_customs_has_a_code(client, engin
 def test_a_customs_creates_an_events_indicator(client, engine):
     nanjing = bearer(engine, "2300")
     gate_in = {
-        **RIVER,
+        **GATE_IN_RIVER_PER_HOUR,
         "code": "n2300__gate_in_river_per_hour",
-        "unit": "events/h",
         "theme": "data_quality",
-        "direction": "neutral",
-        "source": "events",
         "window_hours": 1,
-        "filters": {"event_kind": ["arrived"], "site_type": ["RIV"]},
-        "measure": {"kind": "per_hour"},
     }
     created = client.post("/api/v1/indicators", json=gate_in, headers=nanjing)
     assert created.status_code == 201, created.json

@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from cargo_events import T0, ev, store
+from collector.indicators.examples import GATE_IN_RIVER_PER_HOUR
 from collector.rollup import backfill_metrics, metrics_cycle
 from quaywatch.cli import cli
 from tests.collector.helpers import RIVER_21_OVER_48H, select_all, select_one
@@ -181,15 +182,7 @@ def test_every_stored_spec_reads_back_as_the_spec_applied(apply, engine):
     }
     share = {**RIVER, "code": "haz21_overdue_share", "unit": "%"}
     share["measure"] = {"kind": "share", "part": {"deadline": "overdue"}}
-    events = {
-        **RIVER,
-        "code": "gate_in_river_per_hour",
-        "unit": "events/h",
-        "source": "events",
-        "window_hours": 1,
-        "filters": {"event_kind": ["arrived"], "site_type": ["RIV"]},
-        "measure": {"kind": "per_hour"},
-    }
+    events = {**GATE_IN_RIVER_PER_HOUR, "window_hours": 1}
     specs = [RIVER, dwell, share, events]
     assert apply(specs)[1].exit_code == 0
     with engine.connect() as conn:
