@@ -30,6 +30,7 @@ from alerter.delivery.sending import store as sending_store
 from alerter.delivery.suppression.inhibit_api import bp as inhibit_bp
 from alerter.delivery.suppression.silence_api import bp as silence_bp
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     ID_MAX,
     PAGE,
@@ -48,11 +49,9 @@ from quaywatch.http.support import (
     page,
     page_args,
     principal,
-    query,
     time_arg,
     unique,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine, app_settings
 
 log = logging.getLogger(__name__)
@@ -202,23 +201,20 @@ def _columns(patch: ChannelPatch) -> dict[str, Any]:
 
 
 @bp.get("/channels")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_channels() -> Any:
     return listing(reads.channels, _shown)
 
 
 @bp.get("/channels/<int:channel_id>")
-@require("read")
-@query()
+@allow("read")
 def get_channel(channel_id: int) -> Any:
     with app_engine().connect() as conn:
         return _shown(_visible_channel(conn, channel_id))
 
 
 @bp.post("/channels")
-@require("channels:write")
-@query()
+@allow("channels:write")
 @doc_body(CHANNEL_BODY, components=CHANNEL_SCHEMAS)
 def create_channel() -> Any:
     patch = body(ChannelIn)
@@ -235,8 +231,7 @@ def create_channel() -> Any:
 
 
 @bp.patch("/channels/<int:channel_id>")
-@require("channels:write")
-@query()
+@allow("channels:write")
 @doc_body(CHANNEL_PATCH, components=CHANNEL_SCHEMAS)
 def update_channel(channel_id: int) -> Any:
     patch = body(ChannelPatch)
@@ -263,8 +258,7 @@ def _merged_config(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
 
 
 @bp.delete("/channels/<int:channel_id>")
-@require("channels:write")
-@query()
+@allow("channels:write")
 def delete_channel(channel_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_channel(conn, channel_id)
@@ -273,8 +267,7 @@ def delete_channel(channel_id: int) -> Any:
 
 
 @bp.post("/channels/<int:channel_id>/test")
-@require("channels:write")
-@query()
+@allow("channels:write")
 def test_channel(channel_id: int) -> Any:
     """Send a test message now: one attempt, no retries; the result says what the vendor said."""
     with app_engine().connect() as conn:
@@ -285,8 +278,7 @@ def test_channel(channel_id: int) -> Any:
 
 
 @bp.get("/channels/<int:channel_id>/groups")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_groups(channel_id: int) -> Any:
     """Each aggregation group with its next flush time and why (alertmanager#2166)."""
     limit, offset = page_args()
@@ -297,8 +289,8 @@ def list_groups(channel_id: int) -> Any:
 
 
 @bp.get("/deliveries")
-@require("read")
-@query(
+@allow(
+    "read",
     *PAGE,
     Param("channel_id", "integer", maximum=ID_MAX),
     Param("notification_id", "integer", maximum=ID_MAX),
@@ -322,8 +314,7 @@ def list_deliveries() -> Any:
 
 
 @bp.get("/notifications")
-@require("read")
-@query(*PAGE, Param("state", description="pending, sent, dead, ..."))
+@allow("read", *PAGE, Param("state", description="pending, sent, dead, ..."))
 def list_notifications() -> Any:
     state = request.args.get("state")
     return listing(
@@ -332,8 +323,7 @@ def list_notifications() -> Any:
 
 
 @bp.get("/dead-letters")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_dead_letters() -> Any:
     """Notifications whose retry budget is spent (or refused permanently)."""
     return listing(
@@ -342,8 +332,7 @@ def list_dead_letters() -> Any:
 
 
 @bp.post("/dead-letters/<int:notification_id>/retry")
-@require("channels:write")
-@query()
+@allow("channels:write")
 def retry_dead_letter(notification_id: int) -> Any:
     """Queue a dead letter again, with a fresh retry budget (after fixing the channel)."""
     with app_engine().begin() as conn:
@@ -354,7 +343,6 @@ def retry_dead_letter(notification_id: int) -> Any:
 
 
 @bp.get("/channel-kinds")
-@require("read")
-@query()
+@allow("read")
 def list_channel_kinds() -> Any:
     return {"items": [{"kind": k, "name": name} for k, (name, _) in CHANNEL_KINDS.items()]}

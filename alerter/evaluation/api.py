@@ -28,6 +28,7 @@ from alerter.rules.kinds import AnyRule, rule_json_schema
 from alerter.rules.reads import load_overrides
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
     Param,
@@ -35,10 +36,8 @@ from quaywatch.http.support import (
     in_subtree,
     json_object,
     node_path,
-    query,
     validated,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("alerts", __name__)
@@ -74,8 +73,7 @@ def _candidate(row: dict[str, Any]) -> Candidate:
 
 
 @bp.get("/alerts")
-@require("read")
-@query(*PAGE, *ALERT_QUERY)
+@allow("read", *PAGE, *ALERT_QUERY)
 def list_alerts() -> Any:
     """Alert instances that are not Normal, filtered by state, severity, node or rule; each
     with Alertmanager's ``status`` (why it is withheld, and its acknowledgement)."""
@@ -95,8 +93,7 @@ def _visible_instance(conn: Any, fingerprint: str) -> None:
 
 
 @bp.post("/alerts/<fingerprint>/ack")
-@require("alerts:write")
-@query()
+@allow("alerts:write")
 @body(AckBody)
 def acknowledge(fingerprint: str) -> Any:
     """Acknowledge an alert instance for ``duration`` (default 4h): its repeat notifications
@@ -121,8 +118,7 @@ def acknowledge(fingerprint: str) -> Any:
 
 
 @bp.delete("/alerts/<fingerprint>/ack")
-@require("alerts:write")
-@query()
+@allow("alerts:write")
 def unacknowledge(fingerprint: str) -> Any:
     """Withdraw an alert's acknowledgement: its next repeat is sent when due."""
     with app_engine().begin() as conn:
@@ -132,8 +128,7 @@ def unacknowledge(fingerprint: str) -> Any:
 
 
 @bp.get("/alerts/history")
-@require("read")
-@query(*PAGE, *HISTORY_QUERY)
+@allow("read", *PAGE, *HISTORY_QUERY)
 def alert_history() -> Any:
     """State transitions of alert instances, newest first."""
     return filtered_page(reads.list_history, reads.HISTORY_FILTERS)
@@ -154,8 +149,7 @@ def _target(conn: Any, body: dict[str, Any]) -> tuple[AnyRule, list[Override]]:
 
 
 @bp.post("/alerts/preview")
-@require("read")
-@query()
+@allow("read")
 @body(PREVIEW_BODY)
 def preview() -> Any:
     """What a draft (or stored) rule would produce now, from real data, sending nothing."""
@@ -213,8 +207,7 @@ BACKTEST_BODY["properties"].update(TARGET)
 
 
 @bp.post("/rules/backtest")
-@require("read")
-@query()
+@allow("read")
 @body(BACKTEST_BODY)
 def backtest() -> Any:
     """Replay the last days of stored data through a rule: fires, resolves, notifications."""

@@ -28,6 +28,8 @@ from alerter.rules.inheritance import Override, check_new_override
 from alerter.rules.kinds import AnyRule, Policy, rule_json_schema
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body
+from quaywatch.http.proposals import must_be_proposed, national_only
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
     Param,
@@ -39,11 +41,9 @@ from quaywatch.http.support import (
     page,
     page_args,
     principal,
-    query,
     require_in_subtree,
     validated,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("rules", __name__)
@@ -70,8 +70,7 @@ AUDIT_QUERY = (
 
 
 @bp.get("/rules")
-@require("read")
-@query(*PAGE, *RULE_QUERY)
+@allow("read", *PAGE, *RULE_QUERY)
 def list_rules() -> Any:
     """Rules visible to the token: its subtree's (editable) and its ancestors' (read-only)."""
     limit, offset = page_args()
@@ -85,8 +84,7 @@ def list_rules() -> Any:
 
 
 @bp.post("/rules")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @body(RULE_BODY)
 def create_rule() -> Any:
     """Create a rule (threshold, forecast, deadline or no_data) at a node of the subtree."""
@@ -99,8 +97,7 @@ def create_rule() -> Any:
 
 
 @bp.get("/rules/<int:rule_id>")
-@require("read")
-@query()
+@allow("read")
 def get_rule(rule_id: int) -> Any:
     """One rule with its overrides and its health; ETag is its version."""
     with app_engine().connect() as conn:
@@ -109,46 +106,33 @@ def get_rule(rule_id: int) -> Any:
 
 
 @bp.put("/rules/<int:rule_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @body(RULE_BODY)
 def replace_rule(rule_id: int) -> Any:
     """Replace a rule (If-Match: "<version>" guards against lost updates)."""
     with app_engine().begin() as conn:
-        before = editable_rule(conn, rule_id)
-        _check_version(before.version)
-        rule = parse_draft(conn, json_object(), default_node=before.node_id)
-        _check_name_free(conn, rule.name, rule_id)
-        after = store.update_rule(conn, before, rule, actor())
-        return rule_json(conn, after, True), 200, {"ETag": f'"{after.version}"'}
+        before = _current_version(conn, rule_id)
+        return _updated(conn, before, json_object())
 
 
 @bp.patch("/rules/<int:rule_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @body(PATCH_BODY)
 def patch_rule(rule_id: int) -> Any:
     """Change some fields of a rule: merged into the stored rule, then validated whole as PUT."""
     with app_engine().begin() as conn:
-        before = editable_rule(conn, rule_id)
-        _check_version(before.version)
+        before = _current_version(conn, rule_id)
         # The whole merged rule goes through the create model, so an explicit null is a 422
         # naming the field unless the field itself may be null (recovery_threshold: cleared).
-        merged = {**before.spec, **json_object()}
-        rule = parse_draft(conn, merged, default_node=before.node_id)
-        _check_name_free(conn, rule.name, rule_id)
-        after = store.update_rule(conn, before, rule, actor())
-        return rule_json(conn, after, True), 200, {"ETag": f'"{after.version}"'}
+        return _updated(conn, before, {**before.spec, **json_object()})
 
 
 @bp.delete("/rules/<int:rule_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 def delete_rule(rule_id: int) -> Any:
     """Delete a rule; its firing alerts resolve at the next evaluation."""
     with app_engine().begin() as conn:
-        before = editable_rule(conn, rule_id)
-        _check_version(before.version)
+        before = _current_version(conn, rule_id)
         store.delete_rule(conn, before, actor())
     return Response(status=204)
 
@@ -157,6 +141,23 @@ def _check_name_free(conn: Any, name: str, rule_id: int | None) -> None:
     existing = reads.get_rule_by_name(conn, name)
     if existing is not None and existing.rule_id != rule_id:
         raise field_problem("name", f"rule {existing.rule_id} is named {name!r}", 409, "Name taken")
+
+
+def _current_version(conn: Any, rule_id: int) -> reads.StoredRule:
+    """The rule a PUT, PATCH or DELETE changes: editable by the token, and at the version the
+    client names in If-Match (when it sends one)."""
+    before = editable_rule(conn, rule_id)
+    _check_version(before.version)
+    return before
+
+
+def _updated(conn: Any, before: reads.StoredRule, spec: dict[str, Any]) -> Any:
+    """Store ``spec`` as the rule's next version, validated whole as a new rule would be (its
+    name still free); the answer carries the new version as ETag."""
+    rule = parse_draft(conn, spec, default_node=before.node_id)
+    _check_name_free(conn, rule.name, before.rule_id)
+    after = store.update_rule(conn, before, rule, actor())
+    return rule_json(conn, after, True), 200, {"ETag": f'"{after.version}"'}
 
 
 def _check_version(current: int) -> None:
@@ -175,8 +176,7 @@ class OverrideBody(BaseModel):
 
 
 @bp.put("/rules/<int:rule_id>/overrides/<node_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @body(OverrideBody)
 def put_override(rule_id: int, node_id: str) -> Any:
     """Set a node's own value of the rule's tunable parameter for its subtree."""
@@ -216,8 +216,7 @@ def _check_override(conn: Any, rule_id: int, rule: AnyRule, override: Override) 
 
 
 @bp.delete("/rules/<int:rule_id>/overrides/<node_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 def delete_override(rule_id: int, node_id: str) -> Any:
     """Remove a node's override; the node inherits again."""
     with app_engine().begin() as conn:
@@ -233,8 +232,7 @@ class ProposeBody(BaseModel):
 
 
 @bp.post("/rules/<int:rule_id>/propose")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @body(ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Propose a customs or office rule for national scope."""
@@ -253,19 +251,16 @@ class PublishBody(BaseModel):
 
 
 @bp.post("/rules/<int:rule_id>/publish")
-@require("rules:publish")
-@query()
+@allow("rules:publish")
 @body(PublishBody)
 def publish_rule(rule_id: int) -> Any:
     """Publish a proposed rule nationwide (national admins only)."""
+    national_only("rules nationwide")
     caller = principal()
-    if not caller.national:
-        raise ApiError(403, "Forbidden", "only a national (CN) admin publishes rules nationwide")
     body = validated(PublishBody, json_object(), title="Invalid body")
     with app_engine().begin() as conn:
         before = editable_rule(conn, rule_id)
-        if before.proposal_status != "proposed":
-            raise ApiError(409, "Not proposed", f"rule {rule_id} has not been proposed")
+        must_be_proposed(before.proposal_status, f"rule {rule_id}")
         spec = {**before.spec, "node_id": caller.node_id}
         if body.override_policy:
             spec["override_policy"] = body.override_policy
@@ -274,8 +269,7 @@ def publish_rule(rule_id: int) -> Any:
 
 
 @bp.get("/sites/<node_id>/effective-rules")
-@require("read")
-@query()
+@allow("read")
 def site_effective_rules(node_id: str) -> Any:
     """The rules reaching a site, the winning value of each and the reason chain."""
     with app_engine().connect() as conn:
@@ -285,8 +279,7 @@ def site_effective_rules(node_id: str) -> Any:
 
 
 @bp.get("/audit")
-@require("read")
-@query(*PAGE, *AUDIT_QUERY)
+@allow("read", *PAGE, *AUDIT_QUERY)
 def list_audit() -> Any:
     """Who changed what and when, before and after, within the token's subtree."""
     return filtered_page(reads.list_audit, reads.AUDIT_FILTERS)

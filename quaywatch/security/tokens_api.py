@@ -14,6 +14,7 @@ from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     NODE,
     PAGE,
@@ -26,11 +27,9 @@ from quaywatch.http.support import (
     page,
     page_args,
     principal,
-    query,
     require_in_subtree,
 )
 from quaywatch.security import auth
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("tokens", __name__, url_prefix="/api/v1")
@@ -46,8 +45,7 @@ class TokenIn(BaseModel):
 
 
 @bp.get("/tokens")
-@require("tokens:write")
-@query(*PAGE, NODE)
+@allow("tokens:write", *PAGE, NODE)
 def list_tokens() -> Any:
     """Tokens of the caller's subtree (or of ``?node=`` in it), without their values."""
     limit, offset = page_args()
@@ -70,8 +68,7 @@ def _expiry(expires_in: str | None, now: datetime) -> datetime | None:
 
 
 @bp.post("/tokens")
-@require("tokens:write")
-@query()
+@allow("tokens:write")
 @doc_body(inline_schema(TokenIn))
 def create_token() -> Any:
     """Create a token; its value is shown in this answer only."""
@@ -88,8 +85,7 @@ def create_token() -> Any:
 
 
 @bp.delete("/tokens/<int:token_id>")
-@require("tokens:write")
-@query()
+@allow("tokens:write")
 def revoke_token(token_id: int) -> Any:
     """Revoke a token of the caller's subtree; it is refused from then on."""
     with app_engine().begin() as conn:

@@ -24,6 +24,7 @@ from alerter.delivery.suppression import inhibit_rules
 from alerter.delivery.suppression.inhibition import LABEL_NAME
 from alerter.rules.store import Actor
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
     body,
@@ -35,10 +36,8 @@ from quaywatch.http.support import (
     not_found,
     own_node,
     principal,
-    query,
     unique,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("inhibit_rules", __name__)
@@ -105,24 +104,21 @@ def _visible(conn: Connection, rule_id: int) -> dict[str, Any]:
 
 
 @bp.get("/inhibit-rules")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_inhibit_rules() -> Any:
     """Inhibit rules owned in the token's subtree, oldest first."""
     return listing(inhibit_rules.owned, _shown)
 
 
 @bp.get("/inhibit-rules/<int:inhibit_rule_id>")
-@require("read")
-@query()
+@allow("read")
 def get_inhibit_rule(inhibit_rule_id: int) -> Any:
     with app_engine().connect() as conn:
         return _shown(_visible(conn, inhibit_rule_id))
 
 
 @bp.post("/inhibit-rules")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @doc_body(CREATE_SCHEMA)
 def create_inhibit_rule() -> Any:
     new = body(InhibitRuleBody)
@@ -137,8 +133,7 @@ def create_inhibit_rule() -> Any:
 
 
 @bp.patch("/inhibit-rules/<int:inhibit_rule_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 @doc_body(inline_schema(InhibitRuleBody))
 def update_inhibit_rule(inhibit_rule_id: int) -> Any:
     patch = body(InhibitRuleBody)
@@ -152,8 +147,7 @@ def update_inhibit_rule(inhibit_rule_id: int) -> Any:
 
 
 @bp.delete("/inhibit-rules/<int:inhibit_rule_id>")
-@require("rules:write")
-@query()
+@allow("rules:write")
 def delete_inhibit_rule(inhibit_rule_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible(conn, inhibit_rule_id)

@@ -22,6 +22,7 @@ from alerter.delivery import config_store, reads
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.suppression.silences import DEFAULT_TZ, TimeInterval, check_timezone
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
     body,
@@ -32,10 +33,8 @@ from quaywatch.http.support import (
     listing,
     own_node,
     principal,
-    query,
     unique,
 )
-from quaywatch.security.auth import require
 from quaywatch.web import app_engine
 
 bp = Blueprint("silences", __name__)
@@ -121,23 +120,20 @@ def _visible_silence(conn: Any, silence_id: int) -> dict[str, Any]:
 
 
 @bp.get("/silences")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_silences() -> Any:
     return listing(reads.silences, _shown_silence)
 
 
 @bp.get("/silences/<int:silence_id>")
-@require("read")
-@query()
+@allow("read")
 def get_silence(silence_id: int) -> Any:
     with app_engine().connect() as conn:
         return _shown_silence(_visible_silence(conn, silence_id))
 
 
 @bp.post("/silences")
-@require("silences:write")
-@query()
+@allow("silences:write")
 @doc_body(inline_schema(SilenceIn))
 def create_silence() -> Any:
     new = body(SilenceIn)
@@ -156,8 +152,7 @@ def create_silence() -> Any:
 
 
 @bp.patch("/silences/<int:silence_id>")
-@require("silences:write")
-@query()
+@allow("silences:write")
 @doc_body(inline_schema(SilencePatch))
 def update_silence(silence_id: int) -> Any:
     patch = body(SilencePatch)
@@ -176,8 +171,7 @@ def update_silence(silence_id: int) -> Any:
 
 
 @bp.delete("/silences/<int:silence_id>")
-@require("silences:write")
-@query()
+@allow("silences:write")
 def expire_silence(silence_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_silence(conn, silence_id)
@@ -191,23 +185,20 @@ def _visible_interval(conn: Any, interval_id: int) -> dict[str, Any]:
 
 
 @bp.get("/mute-intervals")
-@require("read")
-@query(*PAGE)
+@allow("read", *PAGE)
 def list_mute_intervals() -> Any:
     return listing(reads.mute_intervals)
 
 
 @bp.get("/mute-intervals/<int:interval_id>")
-@require("read")
-@query()
+@allow("read")
 def get_mute_interval(interval_id: int) -> Any:
     with app_engine().connect() as conn:
         return _visible_interval(conn, interval_id)
 
 
 @bp.post("/mute-intervals")
-@require("silences:write")
-@query()
+@allow("silences:write")
 @doc_body(inline_schema(MuteIntervalIn))
 def create_mute_interval() -> Any:
     new = body(MuteIntervalIn)
@@ -219,8 +210,7 @@ def create_mute_interval() -> Any:
 
 
 @bp.patch("/mute-intervals/<int:interval_id>")
-@require("silences:write")
-@query()
+@allow("silences:write")
 @doc_body(inline_schema(MuteIntervalPatch))
 def update_mute_interval(interval_id: int) -> Any:
     values = body(MuteIntervalPatch).model_dump(exclude_unset=True)
@@ -231,8 +221,7 @@ def update_mute_interval(interval_id: int) -> Any:
 
 
 @bp.delete("/mute-intervals/<int:interval_id>")
-@require("silences:write")
-@query()
+@allow("silences:write")
 def delete_mute_interval(interval_id: int) -> Any:
     with app_engine().begin() as conn:
         _visible_interval(conn, interval_id)
