@@ -11,8 +11,8 @@ from flask import Blueprint, request
 from sqlalchemy import text
 
 from quaywatch.errors import ApiError
-from quaywatch.http.support import NODE, Param, float_arg, jsonable, node_arg, query, visible_node
-from quaywatch.security.auth import require
+from quaywatch.http.routes import allow
+from quaywatch.http.support import NODE, Param, float_arg, jsonable, node_arg, visible_node
 from quaywatch.web import app_engine
 
 bp = Blueprint("forecaster", __name__, url_prefix="/api/v1")
@@ -28,8 +28,7 @@ WHERE s.node_id = :n AND s.indicator_code = :i
 
 
 @bp.get("/forecasts/<node_id>/<indicator>")
-@require("read")
-@query()
+@allow("read")
 def get_forecast(node_id: str, indicator: str) -> Any:
     """The latest forecast of one series: run, fit facts, and one row per target hour."""
     with app_engine().connect() as conn:
@@ -88,8 +87,7 @@ def _champions(conn: Any, indicator: str | None) -> dict[str, dict[str, Any]]:
 
 
 @bp.get("/forecasts/decisions")
-@require("read")
-@query(Param("indicator"))
+@allow("read", Param("indicator"))
 def list_decisions() -> Any:
     """Each indicator's warning champion from the last applied backtest: method (``prophet``,
     a seasonal-naive baseline or a blend of both), rule, scores, the runner-up's scores, why it
@@ -119,8 +117,8 @@ ORDER BY c.series_id, c.threshold, c.direction, c.computed_at DESC
 
 
 @bp.get("/forecasts/crossings")
-@require("read")
-@query(
+@allow(
+    "read",
     NODE,
     Param("indicator"),
     Param("predicted", "boolean", "only rows with a crossing time"),
@@ -168,8 +166,8 @@ LIMIT :limit
 
 
 @bp.get("/lots/breach-predictions")
-@require("read")
-@query(
+@allow(
+    "read",
     NODE,
     Param("min_probability", "number", "default 0", 0, 1),
     Param("limit", "number", "at most this many rows (default 1000)", 1, MAX_LIMIT),
