@@ -200,6 +200,13 @@ def get_node(node_id: str) -> Any:
 # GET /indicators (the catalogue a token sees) is collector/indicators/api.py.
 
 
+_RECENT_POINTS = text(
+    "SELECT p.time, p.value FROM metric_point p JOIN series s USING (series_id)"
+    " WHERE s.node_id = :n AND s.indicator_code = :i"
+    " AND p.time > now() - make_interval(hours => :h) ORDER BY p.time"
+)
+
+
 @bp.get("/metrics/<node_id>/<indicator>")
 @allow("read", Param("hours", "integer", "how far back (default 24)", 1, 24 * 90))
 def get_metric(node_id: str, indicator: str) -> Any:
@@ -210,13 +217,6 @@ def get_metric(node_id: str, indicator: str) -> Any:
         known = conn.execute(text("SELECT 1 FROM indicator WHERE code = :i"), {"i": indicator})
         if known.first() is None:
             raise ApiError(404, "Not found", f"no indicator {indicator!r}")
-        rows = conn.execute(
-            text(
-                "SELECT p.time, p.value FROM metric_point p JOIN series s USING (series_id)"
-                " WHERE s.node_id = :n AND s.indicator_code = :i"
-                " AND p.time > now() - make_interval(hours => :h) ORDER BY p.time"
-            ),
-            {"n": node_id, "i": indicator, "h": hours},
-        )
+        rows = conn.execute(_RECENT_POINTS, {"n": node_id, "i": indicator, "h": hours})
         points = [{"time": row[0].isoformat(), "value": row[1]} for row in rows]
     return {"node_id": node_id, "indicator": indicator, "points": points}

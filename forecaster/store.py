@@ -159,15 +159,19 @@ def save_models(conn: Connection, states: Sequence[ModelState]) -> None:
     )
 
 
+_STORED_MODELS = text(
+    "SELECT series_id, run_id, data_hash, format_version, warm_start FROM forecast_model"
+    " WHERE series_id = ANY (CAST(:ids AS int[]))"
+)
+_LATEST_FORECASTS = text(
+    "SELECT series_id, ds, yhat, yhat_lower, yhat_upper FROM forecast_latest"
+    " WHERE series_id = ANY (CAST(:ids AS int[])) ORDER BY series_id, ds"
+)
+
+
 def stored_models(conn: Connection, series_ids: Sequence[int]) -> dict[int, StoredModel]:
     """Model state per series; ``warm_start`` is None for a format this build cannot read."""
-    rows = conn.execute(
-        text(
-            "SELECT series_id, run_id, data_hash, format_version, warm_start FROM forecast_model"
-            " WHERE series_id = ANY (CAST(:ids AS int[]))"
-        ),
-        {"ids": list(series_ids)},
-    ).all()
+    rows = conn.execute(_STORED_MODELS, {"ids": list(series_ids)}).all()
     return {
         sid: StoredModel(run_id, digest, params if version == WARM_START_FORMAT else None)
         for sid, run_id, digest, version, params in rows
@@ -176,13 +180,7 @@ def stored_models(conn: Connection, series_ids: Sequence[int]) -> dict[int, Stor
 
 def latest_forecasts(conn: Connection, series_ids: Sequence[int]) -> dict[int, pd.DataFrame]:
     """The forecast rows of each series' latest run (``ds`` as UTC instants)."""
-    rows = conn.execute(
-        text(
-            "SELECT series_id, ds, yhat, yhat_lower, yhat_upper FROM forecast_latest"
-            " WHERE series_id = ANY (CAST(:ids AS int[])) ORDER BY series_id, ds"
-        ),
-        {"ids": list(series_ids)},
-    ).all()
+    rows = conn.execute(_LATEST_FORECASTS, {"ids": list(series_ids)}).all()
     frame = rows_frame(rows, ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper"])
     return {
         int(sid): part.drop(columns="series_id").reset_index(drop=True)

@@ -120,16 +120,16 @@ def active_silences(
     return parse_each(rows, "silence", "silence_id", Silence.from_row, bad)
 
 
+_CHANNEL_MUTE_INTERVALS = text(
+    "SELECT cm.channel_id, m.* FROM channel_mute_interval cm"
+    " JOIN mute_interval m USING (mute_interval_id) WHERE cm.channel_id = ANY (:ids)"
+)
+
+
 def channel_mute_intervals(
     conn: Connection, channel_ids: Iterable[int], bad: list[Unreadable] | None = None
 ) -> dict[int, list[MuteInterval]]:
-    rows = conn.execute(
-        text(
-            "SELECT cm.channel_id, m.* FROM channel_mute_interval cm"
-            " JOIN mute_interval m USING (mute_interval_id) WHERE cm.channel_id = ANY (:ids)"
-        ),
-        {"ids": list(channel_ids)},
-    ).mappings()
+    rows = conn.execute(_CHANNEL_MUTE_INTERVALS, {"ids": list(channel_ids)}).mappings()
     found: dict[int, list[MuteInterval]] = defaultdict(list)
     for row in rows:
         for parsed in parse_each(
@@ -164,18 +164,20 @@ def group_alerts(conn: Connection, group_ids: Sequence[int]) -> dict[int, list[G
     return found
 
 
+# A notification is due when it waits, or its sender's lease ran out (the sender died), on an
+# enabled channel that no rate limit blocks.
+_CHANNELS_WITH_DUE_WORK = text(
+    "SELECT DISTINCT n.channel_id FROM notification n"
+    " JOIN channel c USING (channel_id) LEFT JOIN channel_state s USING (channel_id)"
+    " WHERE c.enabled AND n.next_attempt_at <= :now"
+    " AND (n.state = 'pending' OR (n.state = 'sending' AND n.claimed_until < :now))"
+    " AND (s.blocked_until IS NULL OR s.blocked_until <= :now)"
+    " ORDER BY n.channel_id"
+)
+
+
 def channels_with_due_work(conn: Connection, now: datetime) -> list[int]:
-    rows = conn.execute(
-        text(
-            "SELECT DISTINCT n.channel_id FROM notification n"
-            " JOIN channel c USING (channel_id) LEFT JOIN channel_state s USING (channel_id)"
-            " WHERE c.enabled AND n.next_attempt_at <= :now"
-            " AND (n.state = 'pending' OR (n.state = 'sending' AND n.claimed_until < :now))"
-            " AND (s.blocked_until IS NULL OR s.blocked_until <= :now)"
-            " ORDER BY n.channel_id"
-        ),
-        {"now": now},
-    )
+    rows = conn.execute(_CHANNELS_WITH_DUE_WORK, {"now": now})
     return [row[0] for row in rows]
 
 
@@ -191,23 +193,24 @@ def channel_record(conn: Connection, channel_id: int) -> ChannelRecord | None:
     return ChannelRecord.from_row({**row, "secrets": secrets}, problem)
 
 
+# A bot's quota is shared by every channel that posts to it, so usage counts by bot, and
+# in-flight sends count too: each will be a request once it lands.
+_BOT_ATTEMPTS = text(
+    "SELECT COALESCE(SUM(parts) FILTER (WHERE started_at > :minute), 0),"
+    " COALESCE(SUM(parts) FILTER (WHERE started_at > :second), 0)"
+    " FROM delivery_attempt WHERE bot_key = :k AND started_at > :minute"
+)
+_BOT_IN_FLIGHT = text(
+    "SELECT count(*) FROM notification n JOIN channel c USING (channel_id)"
+    " WHERE c.bot_key = :k AND n.state = 'sending' AND n.claimed_until >= :now"
+)
+
+
 def bot_usage(conn: Connection, bot_key: str, now: datetime) -> tuple[int, int]:
     """Requests to this bot in the last minute and the last second, in-flight leases included."""
-    row = conn.execute(
-        text(
-            "SELECT COALESCE(SUM(parts) FILTER (WHERE started_at > :minute), 0),"
-            " COALESCE(SUM(parts) FILTER (WHERE started_at > :second), 0)"
-            " FROM delivery_attempt WHERE bot_key = :k AND started_at > :minute"
-        ),
-        {"k": bot_key, "minute": now - timedelta(minutes=1), "second": now - timedelta(seconds=1)},
-    ).one()
-    in_flight = conn.execute(
-        text(
-            "SELECT count(*) FROM notification n JOIN channel c USING (channel_id)"
-            " WHERE c.bot_key = :k AND n.state = 'sending' AND n.claimed_until >= :now"
-        ),
-        {"k": bot_key, "now": now},
-    ).scalar_one()
+    windows = {"minute": now - timedelta(minutes=1), "second": now - timedelta(seconds=1)}
+    row = conn.execute(_BOT_ATTEMPTS, {"k": bot_key, **windows}).one()
+    in_flight = conn.execute(_BOT_IN_FLIGHT, {"k": bot_key, "now": now}).scalar_one()
     return int(row[0]) + in_flight, int(row[1]) + in_flight
 
 

@@ -35,18 +35,20 @@ class RescreenResult:
         )
 
 
+# Slices are cut at hour boundaries from hourly counts: planning fetches a row an hour, not
+# the declarations.
+_HOURLY_COUNTS = text(
+    "SELECT time_bucket('1 hour', declared_at) AS h, count(*) FROM declaration"
+    " WHERE declared_at >= :since AND declared_at < :until GROUP BY h ORDER BY h"
+)
+
+
 def slices(
     engine: Engine, since: datetime, until: datetime, slice_rows: int
 ) -> list[tuple[datetime, datetime]]:
     """Consecutive [lo, hi) windows covering [since, until), each about `slice_rows` rows."""
     with engine.connect() as conn:
-        hours = conn.execute(
-            text(
-                "SELECT time_bucket('1 hour', declared_at) AS h, count(*) FROM declaration"
-                " WHERE declared_at >= :since AND declared_at < :until GROUP BY h ORDER BY h"
-            ),
-            {"since": since, "until": until},
-        ).all()
+        hours = conn.execute(_HOURLY_COUNTS, {"since": since, "until": until}).all()
     out: list[tuple[datetime, datetime]] = []
     lo, rows = since, 0
     for hour, count in hours:

@@ -205,12 +205,12 @@ def write_audit(
     audit.write_audit(conn, actor, action, object_type, str(object_id), node_id, before, after)
 
 
+_AUDIT_TRAIL = text(
+    "SELECT at, actor, action, node_id FROM audit_log WHERE object_type = 'risk_rule'"
+    " AND object_id = :id ORDER BY audit_id"
+)
+
+
 def audit_trail(conn: Connection, rule_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        text(
-            "SELECT at, actor, action, node_id FROM audit_log WHERE object_type = 'risk_rule'"
-            " AND object_id = :id ORDER BY audit_id"
-        ),
-        {"id": str(rule_id)},
-    ).mappings()
+    rows = conn.execute(_AUDIT_TRAIL, {"id": str(rule_id)}).mappings()
     return [{**row, "at": row["at"].isoformat()} for row in rows]

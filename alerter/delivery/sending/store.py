@@ -78,17 +78,16 @@ def due_notifications(conn: Connection, channel_id: int, now: datetime, cap: int
     return [row[0] for row in rows]
 
 
+_CONTENTS = text(
+    "SELECT content FROM notification WHERE notification_id = ANY (:ids) ORDER BY notification_id"
+)
+
+
 def fold(conn: Connection, channel_id: int, ids: Sequence[int], now: datetime, reason: str) -> int:
     """Merge the notifications ``ids`` into one digest: rate limits coalesce, never drop."""
     from alerter.delivery.sending.notification_view import merge_contents
 
-    contents = conn.execute(
-        text(
-            "SELECT content FROM notification WHERE notification_id = ANY (:ids)"
-            " ORDER BY notification_id"
-        ),
-        {"ids": list(ids)},
-    ).scalars()
+    contents = conn.execute(_CONTENTS, {"ids": list(ids)}).scalars()
     digest = merge_contents(list(contents), f"digest/channel/{channel_id}", reason)
     digest["folded"] = list(ids)
     digest_id = enqueue(conn, channel_id, digest["group_key"], digest, now, kind="digest")
@@ -323,16 +322,15 @@ def block_bot(conn: Connection, bot_key: str, until: datetime) -> None:
     )
 
 
+_FLIP_META = text(
+    "UPDATE channel_state SET meta_firing = :f WHERE channel_id = :c"
+    " AND meta_firing <> :f RETURNING 1"
+)
+
+
 def flip_meta(conn: Connection, channel_id: int, firing: bool) -> bool:
     """Set the channel's meta-alert flag; True if it changed (so the caller routes it)."""
-    row = conn.execute(
-        text(
-            "UPDATE channel_state SET meta_firing = :f WHERE channel_id = :c"
-            " AND meta_firing <> :f RETURNING 1"
-        ),
-        {"c": channel_id, "f": firing},
-    ).first()
-    return row is not None
+    return conn.execute(_FLIP_META, {"c": channel_id, "f": firing}).first() is not None
 
 
 def next_meta_seq(conn: Connection) -> int:
@@ -340,12 +338,12 @@ def next_meta_seq(conn: Connection) -> int:
     return int(conn.execute(text("SELECT nextval('meta_alert_seq')")).scalar_one())
 
 
+# Only a dead notification comes back, with a clean slate: a fresh retry budget from now.
+_REQUEUE_DEAD = text(
+    "UPDATE notification SET state = 'pending', next_attempt_at = :now, failures = 0,"
+    " dead_at = NULL WHERE notification_id = :id AND state = 'dead' RETURNING 1"
+)
+
+
 def requeue_dead(conn: Connection, notification_id: int, now: datetime) -> bool:
-    row = conn.execute(
-        text(
-            "UPDATE notification SET state = 'pending', next_attempt_at = :now, failures = 0,"
-            " dead_at = NULL WHERE notification_id = :id AND state = 'dead' RETURNING 1"
-        ),
-        {"id": notification_id, "now": now},
-    ).first()
-    return row is not None
+    return conn.execute(_REQUEUE_DEAD, {"id": notification_id, "now": now}).first() is not None

@@ -72,15 +72,17 @@ def frames(conn: Connection, target: Target, world: World, window: Window) -> tu
     return _value_frames(target, world, series, points, window, rates), len(series)
 
 
+# The series a rule watches: its indicator at its level, anywhere in its node's subtree.
+_RULE_SERIES = text(
+    "SELECT s.series_id, n.node_id FROM org_node n JOIN series s ON s.node_id = n.node_id"
+    " WHERE n.path @> ARRAY[CAST(:root AS text)] AND n.level = :level"
+    " AND s.indicator_code = :code"
+)
+
+
 def _series(conn: Connection, rule: AnyRule, world: World) -> dict[int, Node]:
-    rows = conn.execute(
-        text(
-            "SELECT s.series_id, n.node_id FROM org_node n JOIN series s ON s.node_id = n.node_id"
-            " WHERE n.path @> ARRAY[CAST(:root AS text)] AND n.level = :level"
-            " AND s.indicator_code = :code"
-        ),
-        {"root": rule.node_id, "level": rule.level, "code": rule.indicator_code},
-    )
+    params = {"root": rule.node_id, "level": rule.level, "code": rule.indicator_code}
+    rows = conn.execute(_RULE_SERIES, params)
     return {series_id: world.nodes[node_id] for series_id, node_id in rows}
 
 

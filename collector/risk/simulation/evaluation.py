@@ -75,14 +75,15 @@ def read_kinds(flags: list[tuple[str, str, float | None, float | None]]) -> dict
     return kinds
 
 
+# Rule flags are the operators' own; the score is of the statistical screens alone.
+_FEATURE_FLAGS = text(
+    "SELECT declaration_id, feature, observed, expected FROM risk_flag"
+    " WHERE feature <> 'rule' AND declaration_id = ANY (:ids)"
+)
+
+
 def evaluate(conn: Connection, run: SimRun) -> list[KindScore]:
-    rows = conn.execute(
-        text(
-            "SELECT declaration_id, feature, observed, expected FROM risk_flag"
-            " WHERE feature <> 'rule' AND declaration_id = ANY (:ids)"
-        ),
-        {"ids": sorted(run.evaluated)},
-    ).all()
+    rows = conn.execute(_FEATURE_FLAGS, {"ids": sorted(run.evaluated)}).all()
     read = read_kinds([(r[0], r[1], r[2], r[3]) for r in rows])
     scores = []
     for kind in KINDS:
