@@ -25,6 +25,9 @@ def redact(message: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
+    """On every handler ``setup_logging`` makes: urllib3 logs each request line at DEBUG, query
+    included (DingTalk ``access_token`` and ``sign``, WeCom ``key``)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         rendered = record.getMessage()
         cleaned = redact(rendered)

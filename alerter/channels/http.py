@@ -12,7 +12,6 @@ path), so nothing here puts a URL or a token into an error message or a log line
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
 import re
 import socket
@@ -61,21 +60,6 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted(variants, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return redact_url(text)
-
-
-class RedactingFilter(logging.Filter):
-    """Mask URL credentials in log records.
-
-    urllib3 logs every request line at DEBUG, path and query included (so the DingTalk
-    ``access_token`` and ``sign``); install this filter on the handlers that may see DEBUG.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = redact_url(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
 
 
 def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -264,6 +248,7 @@ class HttpClient:
         allow_private: bool = False,
     ) -> requests.Response:
         """POST ``body``; follow up to 3 redirects (307/308) that stay on the same origin."""
+        headers = self.request_headers(headers)
         for _ in range(MAX_REDIRECTS + 1):
             target = check_url(url, allow_private)
             response = self._post_once(url, target, body, headers, timeout)
@@ -279,6 +264,10 @@ class HttpClient:
                 )
             url = following
         raise DeliveryError(f"more than {MAX_REDIRECTS} redirects", Outcome.PERMANENT)
+
+    def request_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
+        """The headers of one post (its redirects reuse them); subclasses add their own."""
+        return headers
 
     def _post_once(
         self, url: str, target: Target, body: bytes, headers: Mapping[str, str], timeout: float

@@ -29,23 +29,13 @@ class KeyedClient(HttpClient):
         self.part = first_part
         self.parts = 0
 
-    def post(
-        self,
-        url: str,
-        body: bytes,
-        headers: Mapping[str, str],
-        *,
-        timeout: float,
-        allow_private: bool = False,
-    ) -> requests.Response:
+    def request_headers(self, headers: Mapping[str, str]) -> Mapping[str, str]:
         self.part += 1
         self.parts += 1
-        extra = {}
-        if self.notification_id is not None:
-            extra = {
-                NOTIFICATION_HEADER: str(self.notification_id),
-                IDEMPOTENCY_HEADER: f"qw-{self.notification_id}-{self.part}",
-            }
-        return super().post(
-            url, body, {**headers, **extra}, timeout=timeout, allow_private=allow_private
-        )
+        if self.notification_id is None:
+            return headers
+        return {
+            **headers,
+            NOTIFICATION_HEADER: str(self.notification_id),
+            IDEMPOTENCY_HEADER: f"qw-{self.notification_id}-{self.part}",
+        }

@@ -14,8 +14,8 @@ import pytest
 
 from alerter.channels.base import Channel
 from alerter.channels.errors import DeliveryError, Outcome
-from alerter.channels.http import RedactingFilter
 from alerter.channels.message import build_context
+from quaywatch.log import RedactingFilter
 from tests.fakes import im_vendors as replies
 from tests.fakes.alert_groups import NOW, long_chinese_group
 from tests.fakes.channel_cases import (
@@ -187,7 +187,7 @@ def test_no_secret_leaks_into_the_error_or_the_log(
 
 def test_urllib3_debug_logs_are_clean_behind_the_redacting_filter(case, channel, context, caplog):
     # urllib3 logs each request line with its query at DEBUG; quaywatch's logging setup
-    # installs RedactingFilter on its handlers, as done here on pytest's.
+    # installs its RedactingFilter on its handlers, as done here on pytest's.
     caplog.set_level(logging.DEBUG)
     caplog.handler.addFilter(RedactingFilter())
     channel.send(channel.render(context), timeout=CLIENT_TIMEOUT)
