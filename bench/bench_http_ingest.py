@@ -14,7 +14,7 @@ from waitress.server import create_server
 from bench.bench_ingest import collector_path, sample_events
 from bench.common import bench_server, sa_url, seeded_database, template_database, timed
 from collector.events import EVENT_COLUMNS, EventRow
-from quaywatch.security.auth import create_token
+from quaywatch.security.auth import issue_token
 from quaywatch.settings import Settings
 from quaywatch.web import create_app
 
@@ -42,7 +42,7 @@ def run() -> dict[str, Any]:
         template = template_database(server)
         name, engine = seeded_database(server, template)
         with engine.begin() as conn:
-            token = create_token(conn, "bench", "station", "CN")
+            token = issue_token(conn, "bench", "station", "CN").token
         settings = Settings(database_url=sa_url(server, name))
         http = create_server(create_app(settings, engine), host="127.0.0.1", port=0, threads=8)
         threading.Thread(target=http.run, daemon=True).start()

@@ -37,7 +37,7 @@ from collector.risk.simulation.simulator import RiskSimConfig, SimDeclaration, S
 from collector.risk.store import save_declarations
 from pgtest import PgServer
 from quaywatch.db import raw_connection
-from quaywatch.security.auth import create_token
+from quaywatch.security.auth import issue_token
 from quaywatch.settings import Settings
 from quaywatch.web import create_app
 
@@ -110,7 +110,7 @@ def _load(engine: Engine) -> tuple[int, float, datetime, SimRun]:
 
 def latency(server: PgServer, name: str, engine: Engine, run: SimRun) -> dict[str, Any]:
     with engine.begin() as conn:
-        token = create_token(conn, "bench", "station", "CN")
+        token = issue_token(conn, "bench", "station", "CN").token
     app = create_app(Settings(database_url=sa_url(server, name)), engine)
     http = create_server(app, host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=http.run, daemon=True).start()

@@ -100,7 +100,7 @@ def db_seed(ctx: Context) -> None:
     """Load the org tree, storage limits and indicator catalogue (idempotent)."""
     from collector.metrics import ensure_series, seed_indicators
     from collector.org_hierarchy import seed_org_tree
-    from quaywatch.security.auth import create_token
+    from quaywatch.security.auth import issue_token
 
     with ctx.engine.begin() as conn:
         nodes = seed_org_tree(conn)
@@ -109,7 +109,7 @@ def db_seed(ctx: Context) -> None:
         rules, upgraded = _seed_default_rules(conn)
         token = ctx.settings.admin_token.value
         if token:
-            create_token(conn, "bootstrap admin", "admin", "CN", token=token)
+            issue_token(conn, "bootstrap admin", "admin", "CN", token=token)
     click.echo(
         f"seeded {nodes} org nodes, {indicators} indicators, {new_series} new series, "
         f"{rules} new default rules"
@@ -202,11 +202,11 @@ def tokens_create(
     ctx: Context, name: str, role: str, node_id: str, expires_in: timedelta | None
 ) -> None:
     """Create a token; it is printed once and only its hash is stored."""
-    from quaywatch.security.auth import create_token
+    from quaywatch.security.auth import issue_token
 
     expires_at = datetime.now(UTC) + expires_in if expires_in else None
     with ctx.engine.begin() as conn:
-        token = create_token(conn, name, role, node_id, expires_at=expires_at)
+        token = issue_token(conn, name, role, node_id, expires_at=expires_at).token
     click.echo(token)
 
 

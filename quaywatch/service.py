@@ -52,11 +52,11 @@ def _status(engine: Engine) -> dict[str, Any]:
 def _simulator(settings: Settings, engine: Engine, speed: float) -> Any:
     from collector.sim_runs import LiveSimulator, remembered_config
     from collector.simulator import SimConfig
-    from quaywatch.security.auth import create_token
+    from quaywatch.security.auth import issue_token
 
     cfg, anchor = remembered_config(engine, SimConfig(scale=settings.sim_scale, speed=speed))
     with engine.begin() as conn:
-        token = create_token(conn, "live simulator", "station", "CN")
+        token = issue_token(conn, "live simulator", "station", "CN").token
         latest = conn.execute(text("SELECT max(occurred_at) FROM cargo_event")).scalar()
     url = f"http://{settings.api_host}:{settings.api_port}"
     simulator = LiveSimulator(url, token, cfg, anchor)

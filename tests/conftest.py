@@ -94,10 +94,10 @@ def client(app: Flask) -> FlaskClient:
 
 
 def make_token(engine: Engine, role: str = "admin", node_id: str = "CN") -> str:
-    from quaywatch.security.auth import create_token
+    from quaywatch.security.auth import issue_token
 
     with engine.begin() as conn:
-        return create_token(conn, f"test {role}@{node_id}", role, node_id)
+        return issue_token(conn, f"test {role}@{node_id}", role, node_id).token
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import g, request
 from sqlalchemy import Engine, text
@@ -91,16 +91,11 @@ def may_grant(issuer: Principal, role: str) -> bool:
     return role in ROLE_ORDER and ROLE_ORDER.index(role) <= ROLE_ORDER.index(issuer.role)
 
 
-def create_token(
-    conn: Connection,
-    name: str,
-    role: str,
-    node_id: str,
-    token: str | None = None,
-    expires_at: datetime | None = None,
-) -> str:
-    """Store a new token's hash and return the token itself (shown to the user once)."""
-    return issue_token(conn, name, role, node_id, token, expires_at)[1]
+class IssuedToken(NamedTuple):
+    row: dict[str, Any]
+    """The stored row, without its hash."""
+    token: str
+    """The token itself: shown to the user once, never stored or logged."""
 
 
 def issue_token(
@@ -110,8 +105,8 @@ def issue_token(
     node_id: str,
     token: str | None = None,
     expires_at: datetime | None = None,
-) -> tuple[dict[str, Any], str]:
-    """(the stored row without its hash, the token); the token is never stored or logged."""
+) -> IssuedToken:
+    """Store a new token's hash (``token``, or a random one); the token is never stored."""
     if role not in ROLE_SCOPES:
         raise ValueError(f"role must be one of {', '.join(ROLE_SCOPES)}")
     token = token or "qw_" + secrets.token_urlsafe(32)
@@ -128,7 +123,7 @@ def issue_token(
         .mappings()
         .one()
     )
-    return dict(row), token
+    return IssuedToken(dict(row), token)
 
 
 def list_tokens(

@@ -15,7 +15,7 @@ from collector.risk.simulation.simulator import RiskSimConfig
 from collector.sim_runs import LiveDeclarations, LiveSimulator
 from collector.simulator import SimConfig
 from pgtest import free_port
-from quaywatch.security.auth import create_token
+from quaywatch.security.auth import issue_token
 from quaywatch.web import create_app
 from tests.waiting import wait_for
 
@@ -38,7 +38,7 @@ def _count(engine, sql: str) -> int:
 
 def test_the_live_simulator_sends_declarations_that_are_stored_and_screened(api_url, engine, auth):
     with engine.begin() as conn:
-        token = create_token(conn, "live simulator", "station", "CN")
+        token = issue_token(conn, "live simulator", "station", "CN").token
     simulator = LiveSimulator(
         api_url,
         token,
