@@ -30,6 +30,7 @@ from alerter.delivery.sending import store as sending_store
 from alerter.delivery.suppression.inhibit_api import bp as inhibit_bp
 from alerter.delivery.suppression.silence_api import bp as silence_bp
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.resources import add_get_route, add_list_route
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     ID_MAX,
@@ -200,17 +201,8 @@ def _columns(patch: ChannelPatch) -> dict[str, Any]:
     return values
 
 
-@bp.get("/channels")
-@allow("read", *PAGE)
-def list_channels() -> Any:
-    return listing(reads.channels, _shown)
-
-
-@bp.get("/channels/<int:channel_id>")
-@allow("read")
-def get_channel(channel_id: int) -> Any:
-    with app_engine().connect() as conn:
-        return _shown(_visible_channel(conn, channel_id))
+add_list_route(bp, "/channels", "list_channels", reads.channels, _shown)
+add_get_route(bp, "/channels", "channel_id", "get_channel", _visible_channel, _shown)
 
 
 @bp.post("/channels")

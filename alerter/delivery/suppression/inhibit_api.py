@@ -24,15 +24,14 @@ from alerter.delivery.suppression import inhibit_rules
 from alerter.delivery.suppression.inhibition import LABEL_NAME
 from alerter.rules.store import Actor
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.resources import add_get_route, add_list_route
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
-    PAGE,
     body,
     field_problem,
     found_one,
     inline_schema,
     jsonable,
-    listing,
     not_found,
     own_node,
     principal,
@@ -103,18 +102,15 @@ def _visible(conn: Connection, rule_id: int) -> dict[str, Any]:
     return found_one(found, "inhibit rule", rule_id)
 
 
-@bp.get("/inhibit-rules")
-@allow("read", *PAGE)
-def list_inhibit_rules() -> Any:
-    """Inhibit rules owned in the token's subtree, oldest first."""
-    return listing(inhibit_rules.owned, _shown)
-
-
-@bp.get("/inhibit-rules/<int:inhibit_rule_id>")
-@allow("read")
-def get_inhibit_rule(inhibit_rule_id: int) -> Any:
-    with app_engine().connect() as conn:
-        return _shown(_visible(conn, inhibit_rule_id))
+add_list_route(
+    bp,
+    "/inhibit-rules",
+    "list_inhibit_rules",
+    inhibit_rules.owned,
+    _shown,
+    doc="Inhibit rules owned in the token's subtree, oldest first.",
+)
+add_get_route(bp, "/inhibit-rules", "inhibit_rule_id", "get_inhibit_rule", _visible, _shown)
 
 
 @bp.post("/inhibit-rules")

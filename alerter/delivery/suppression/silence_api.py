@@ -22,15 +22,14 @@ from alerter.delivery import config_store, reads
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.suppression.silences import DEFAULT_TZ, TimeInterval, check_timezone
 from quaywatch.http.openapi import body as doc_body
+from quaywatch.http.resources import add_get_route, add_list_route
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
-    PAGE,
     body,
     field_problem,
     found_one,
     inline_schema,
     jsonable,
-    listing,
     own_node,
     principal,
     unique,
@@ -119,17 +118,8 @@ def _visible_silence(conn: Any, silence_id: int) -> dict[str, Any]:
     )
 
 
-@bp.get("/silences")
-@allow("read", *PAGE)
-def list_silences() -> Any:
-    return listing(reads.silences, _shown_silence)
-
-
-@bp.get("/silences/<int:silence_id>")
-@allow("read")
-def get_silence(silence_id: int) -> Any:
-    with app_engine().connect() as conn:
-        return _shown_silence(_visible_silence(conn, silence_id))
+add_list_route(bp, "/silences", "list_silences", reads.silences, _shown_silence)
+add_get_route(bp, "/silences", "silence_id", "get_silence", _visible_silence, _shown_silence)
 
 
 @bp.post("/silences")
@@ -184,17 +174,8 @@ def _visible_interval(conn: Any, interval_id: int) -> dict[str, Any]:
     return dict(jsonable(found_one(found, "mute interval", interval_id)))
 
 
-@bp.get("/mute-intervals")
-@allow("read", *PAGE)
-def list_mute_intervals() -> Any:
-    return listing(reads.mute_intervals)
-
-
-@bp.get("/mute-intervals/<int:interval_id>")
-@allow("read")
-def get_mute_interval(interval_id: int) -> Any:
-    with app_engine().connect() as conn:
-        return _visible_interval(conn, interval_id)
+add_list_route(bp, "/mute-intervals", "list_mute_intervals", reads.mute_intervals)
+add_get_route(bp, "/mute-intervals", "interval_id", "get_mute_interval", _visible_interval)
 
 
 @bp.post("/mute-intervals")
