@@ -22,7 +22,8 @@ _PULL_OPTIONS = [
 
 
 def pull_options(command: _Command) -> _Command:
-    """The options of `feeds add` that say how to pull a feed, in this order in --help."""
+    """The options of `feeds add` that say how to pull a feed, in this order in --help; each is
+    named for the FeedConfig field (collector.intake.feeds) it sets."""
     for option in reversed(_PULL_OPTIONS):  # as if stacked: the first one listed applies last
         command = option(command)
     return command
@@ -195,24 +196,13 @@ def feeds() -> None:
 @click.option("--site", "site_id", default=None)
 @pull_options
 @pass_context
-def feeds_add(
-    ctx: Context,
-    feed_id: str,
-    url: str,
-    site_id: str | None,
-    auth_header: str | None,
-    auth_secret: str | None,
-    cursor_param: str,
-    interval_s: int,
-) -> None:
+def feeds_add(ctx: Context, /, feed_id: str, url: str, site_id: str | None, **pull: Any) -> None:
     """Add or update a station feed."""
-    from collector.intake.cargo_events import FeedConfig, upsert_feed
+    from collector.intake.cargo_events import upsert_feed
+    from collector.intake.feeds import FeedConfig
 
     with ctx.engine.begin() as conn:
-        upsert_feed(
-            conn,
-            FeedConfig(feed_id, url, site_id, auth_header, auth_secret, cursor_param, interval_s),
-        )
+        upsert_feed(conn, FeedConfig(feed_id, url, site_id, **pull))
     click.echo(f"feed {feed_id} saved")
 
 

@@ -26,20 +26,24 @@ import psycopg
 from collector.events import EVENT_COLUMNS, EventRow
 from collector.lot_store import fold_staged
 
-_COPY_TYPES = [
-    "text",
-    "timestamptz",
-    "timestamptz",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "float4",
-    "text",
-]
+# Each EventRow column's type for the binary COPY. Looked up by name (the columns and their
+# order are collector.events.EVENT_COLUMNS), so a column added there without a type here fails
+# on import instead of shifting the types of the columns after it.
+_COLUMN_TYPES = {
+    "event_id": "text",
+    "occurred_at": "timestamptz",
+    "received_at": "timestamptz",
+    "site_id": "text",
+    "lot_id": "text",
+    "kind": "text",
+    "direction": "text",
+    "hazard_class": "text",
+    "un_number": "text",
+    "packing_group": "text",
+    "teu": "float4",
+    "source": "text",
+}
+_COPY_TYPES = [_COLUMN_TYPES[c] for c in EVENT_COLUMNS]
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 # Positions in an EventRow of what must agree for a re-send to be the same event (not when or by
 # which path it was received); identity is (site_id, event_id, occurred_at): 3, 0, 1.

@@ -8,7 +8,6 @@ re-sent event with other content is refused as a conflict of its item.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,17 +18,6 @@ from collector.events import CONFLICT_REASON, EventRow, FieldError, parse_items
 from collector.intake import feeds, files
 from collector.intake.contract import Context, ItemKind, Parsed, Parser, Stored
 from collector.store import save_events
-
-
-@dataclass(frozen=True)
-class FeedConfig:
-    feed_id: str
-    url: str
-    site_id: str | None = None
-    auth_header: str | None = None
-    auth_secret: str | None = None
-    cursor_param: str = "since"
-    interval_s: int = 60
 
 
 def _parse(items: Sequence[Any], context: Context) -> Parsed[EventRow]:
@@ -64,6 +52,6 @@ CARGO_EVENTS = ItemKind(_load_parser, _store, _occurred_at)
 STATION_FEED = feeds.FeedTable("station_feed", "events_total", CARGO_EVENTS, _note, workers=4)
 
 # The entry points the CLI, the scheduler and the tests use.
-upsert_feed = STATION_FEED.upsert  # with a FeedConfig
+upsert_feed = STATION_FEED.upsert  # with a feeds.FeedConfig
 poll_due = STATION_FEED.poll_due
 import_file = files.FileImporter(CARGO_EVENTS)

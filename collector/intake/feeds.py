@@ -17,10 +17,10 @@ import random
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Generic
+from typing import Any, Generic
 
 import psycopg
 import requests
@@ -34,12 +34,22 @@ from quaywatch.db import raw_connection
 from quaywatch.log import redact
 from quaywatch.settings import Settings
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
 MAX_BACKOFF = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
 _NAME = re.compile(r"[a-z_]+")
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """A feed as added on the command line: one field per configured column of its table."""
+
+    feed_id: str
+    url: str
+    site_id: str | None = None  # the node whose sites it writes; None: a national feed
+    auth_header: str | None = None
+    auth_secret: str | None = None
+    cursor_param: str = "since"
+    interval_s: int = 60
 
 
 @dataclass(frozen=True)
@@ -52,15 +62,19 @@ class FeedTable(Generic[RowT]):
     items: ItemKind[RowT]
     note: Callable[[list[FieldError]], str | None]  # last_error after a good poll
     workers: int = 4  # feeds polled at once
+    has_site_id: bool = True  # False: the table holds national feeds only
 
     def __post_init__(self) -> None:
         # Both names are written into SQL: allow plain identifiers only.
         if not (_NAME.fullmatch(self.name) and _NAME.fullmatch(self.total_column)):
             raise ValueError(f"not a table and column name: {self.name}.{self.total_column}")
 
-    def upsert(self, conn: Connection, feed: DataclassInstance) -> None:
+    def upsert(self, conn: Connection, feed: FeedConfig) -> None:
         """Add a feed, or update it from `feed`'s fields (one per column) and make it due now."""
-        columns = [f.name for f in fields(feed)]
+        values = asdict(feed)
+        if not self.has_site_id and values.pop("site_id") is not None:
+            raise ValueError(f"{self.name} holds national feeds only, not one for a site")
+        columns = list(values)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "feed_id")
         conn.execute(
             text(
@@ -68,7 +82,7 @@ class FeedTable(Generic[RowT]):
                 f" VALUES ({', '.join(':' + c for c in columns)})"
                 f" ON CONFLICT (feed_id) DO UPDATE SET {updates}, next_poll_at = now()"
             ),
-            asdict(feed),
+            values,
         )
 
     def poll_due(

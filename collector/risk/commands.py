@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -95,21 +96,12 @@ def feeds() -> None:
 @click.option("--url", required=True)
 @pull_options
 @pass_context
-def feeds_add(
-    ctx: Context,
-    feed_id: str,
-    url: str,
-    auth_header: str | None,
-    auth_secret: str | None,
-    cursor_param: str,
-    interval_s: int,
-) -> None:
+def feeds_add(ctx: Context, /, feed_id: str, url: str, **pull: Any) -> None:
     """Add or update a declaration feed."""
     from collector.risk.intake import DeclarationFeed, upsert_feed
 
-    feed = DeclarationFeed(feed_id, url, auth_header, auth_secret, cursor_param, interval_s)
     with ctx.engine.begin() as conn:
-        upsert_feed(conn, feed)
+        upsert_feed(conn, DeclarationFeed(feed_id, url, **pull))
     click.echo(f"declaration feed {feed_id} saved")
 
 

@@ -9,7 +9,6 @@ feed's cursor commits with the screening of what it brought.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,16 +20,6 @@ from collector.intake import feeds, files
 from collector.intake.contract import Context, ItemKind, Parsed, Parser, Stored
 from collector.risk.declarations import DeclarationRow, load_rates, parse_indexed
 from collector.risk.store import save_declarations
-
-
-@dataclass(frozen=True)
-class DeclarationFeed:
-    feed_id: str
-    url: str
-    auth_header: str | None = None
-    auth_secret: str | None = None
-    cursor_param: str = "since"
-    interval_s: int = 60
 
 
 def _load_parser(engine: Engine) -> Parser[DeclarationRow]:
@@ -68,10 +57,12 @@ def _note(errors: list[FieldError]) -> str | None:
 DECLARATIONS = ItemKind(_load_parser, _store, _declared_at)
 # One feed at a time, as before: declaration feeds are few.
 DECLARATION_FEED = feeds.FeedTable(
-    "declaration_feed", "declarations_total", DECLARATIONS, _note, workers=1
+    "declaration_feed", "declarations_total", DECLARATIONS, _note, workers=1, has_site_id=False
 )
 
 # The entry points the CLI, the scheduler and the tests use.
+# Declaration feeds are national (declaration_feed has no site_id): a FeedConfig without one.
+DeclarationFeed = feeds.FeedConfig
 upsert_feed = DECLARATION_FEED.upsert  # with a DeclarationFeed
 poll_due = DECLARATION_FEED.poll_due
 import_declarations = files.FileImporter(DECLARATIONS)

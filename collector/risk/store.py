@@ -36,28 +36,32 @@ from collector.risk.declarations import DECLARATION_COLUMNS, DeclarationRow
 from collector.risk.features import DEFAULT_THRESHOLDS, Thresholds
 from collector.risk.scoring import DROP_STALE_AMENDED, MARK_STAGE, UPSERT_FLAGS, score
 
-_COPY_TYPES = [
-    "int4",  # seq: the item's position in the rows given
-    "text",
-    "timestamptz",
-    "timestamptz",
-    "text",
-    "text",
-    "text",
-    "text",
-    "text",
-    "float8",
-    "text",
-    "float8",
-    "float8",
-    "text",
-    "float8",
-    "float8",
-    "text",
-    "int4",
-    "timestamptz",
-    "text",
-]
+# Each declaration column's type for the binary COPY. Looked up by name (the columns and their
+# order are DECLARATION_COLUMNS), so a column added there without a type here fails on import
+# instead of shifting the types of the columns after it.
+_COLUMN_TYPES = {
+    "declaration_id": "text",
+    "declared_at": "timestamptz",
+    "received_at": "timestamptz",
+    "site_id": "text",
+    "trader_id": "text",
+    "hs_code": "text",
+    "origin": "text",
+    "direction": "text",
+    "declared_value": "float8",
+    "currency": "text",
+    "value_cny": "float8",
+    "quantity": "float8",
+    "unit": "text",
+    "gross_kg": "float8",
+    "net_kg": "float8",
+    "transport_mode": "text",
+    "amendment_no": "int4",
+    "amended_at": "timestamptz",
+    "source": "text",
+}
+# seq (the item's position in the rows given), then the declaration's columns.
+_COPY_TYPES = ["int4", *(_COLUMN_TYPES[c] for c in DECLARATION_COLUMNS)]
 _INPUT = ", ".join(DECLARATION_COLUMNS)
 _CONTEXT = (
     "trader_prior, trader_chapter_prior, trader_origin_prior, site_hs_prior, site_hs_origin_prior"

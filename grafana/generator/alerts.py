@@ -10,7 +10,16 @@ from grafana.generator.common import (
     firing_by_severity_sql,
     severity_overrides,
 )
-from grafana.generator.model import ALL_VALUE, GREEN, ORANGE, RED, Board, Json, query_variable
+from grafana.generator.model import (
+    ALL_VALUE,
+    GREEN,
+    ORANGE,
+    RED,
+    Board,
+    Json,
+    TimeWindow,
+    query_variable,
+)
 from grafana.generator.panels import colored, stat, state_timeline, table, timeseries, value_map
 
 UID = "qw-alerts"
@@ -122,7 +131,7 @@ def build() -> Json:
         "告警与推送 Alerts and delivery",
         "Alert state over time, alerts firing now, the alert history, and notification delivery.",
         ["alerts"],
-        time_from="now-7d",
+        window=TimeWindow("now-7d"),
         variables=VARIABLES,
     )
     board.row("现在 Now")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from grafana.generator.model import GREEN, GREY, ORANGE, RED, Json, override, thresholds
+from grafana.generator.model import GREEN, GREY, ORANGE, RED, Json, TimeWindow, override, thresholds
+
+# The boards about forecasts (the catalogue, forecast quality) open on a week of history and
+# the day ahead, so the band reaches past now; backtests and forecasts change far less often
+# than the live boards' figures, so they refresh every 5 minutes, not every minute.
+FORECAST_WINDOW = TimeWindow("now-7d", "now+1d", "5m")
 
 # Indicator units (collector/metric_definitions.py) as Grafana unit ids.
 UNITS = {"h": "h", "%": "percent", "min": "m", "lots": "short", "lots/h": "short",

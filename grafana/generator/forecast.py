@@ -4,7 +4,7 @@ predictions hit and miss, and the series the last forecast run failed or skipped
 from __future__ import annotations
 
 from grafana.generator.bands import with_band
-from grafana.generator.common import COUNT_BAD, COUNT_WARN, NEUTRAL, series_sql
+from grafana.generator.common import COUNT_BAD, COUNT_WARN, FORECAST_WINDOW, NEUTRAL, series_sql
 from grafana.generator.model import GREEN, ORANGE, RED, Board, Json, override, query_variable
 from grafana.generator.model import thresholds as steps
 from grafana.generator.panels import colored, stat, table, timeseries
@@ -173,9 +173,7 @@ def build() -> Json:
         "Backtest scores per indicator and chosen rule, forecast against actual, band "
         "coverage, breach predictions hit and miss, the last run's failed and skipped series.",
         ["forecast"],
-        time_from="now-7d",
-        time_to="now+1d",
-        refresh="5m",
+        window=FORECAST_WINDOW,
         variables=VARIABLES,
     )
     board.row("最近一次预测 Last forecast run")

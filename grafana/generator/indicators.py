@@ -10,7 +10,7 @@ on the next dashboard load, with no regeneration.
 from __future__ import annotations
 
 from grafana.generator.bands import with_band
-from grafana.generator.common import ALL_SENTINEL, any_of, series_sql, unit_sql
+from grafana.generator.common import ALL_SENTINEL, FORECAST_WINDOW, any_of, series_sql, unit_sql
 from grafana.generator.model import ALL_VALUE, Board, Json, query_variable, target
 from grafana.generator.panels import table, timeseries
 
@@ -97,9 +97,7 @@ def build() -> Json:
         "Every active indicator at one org node: latest values with direction and rule "
         "thresholds, and a trend with forecast band per indicator.",
         ["indicators"],
-        time_from="now-7d",
-        time_to="now+1d",
-        refresh="5m",
+        window=FORECAST_WINDOW,
         variables=VARIABLES,
     )
     board.row("最新值 Latest values")

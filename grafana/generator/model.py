@@ -72,6 +72,15 @@ class Grid:
         self.x, self.line_height = 0, 0
 
 
+@dataclass(frozen=True)
+class TimeWindow:
+    """What a board opens on: its time range (the picker's relative forms) and refresh."""
+
+    time_from: str = "now-24h"
+    time_to: str = "now"
+    refresh: str = "1m"
+
+
 @dataclass
 class Board:
     """A dashboard under construction: panels get ids and grid positions as they are added."""
@@ -80,9 +89,7 @@ class Board:
     title: str
     description: str
     tags: list[str]
-    time_from: str = "now-24h"
-    time_to: str = "now"
-    refresh: str = "1m"
+    window: TimeWindow = TimeWindow()
     variables: list[Json] = field(default_factory=list)
     annotations: list[Json] = field(default_factory=list)
     panels: list[Json] = field(default_factory=list)
@@ -108,8 +115,8 @@ class Board:
             "timezone": "browser",
             "editable": False,
             "graphTooltip": 1,
-            "time": {"from": self.time_from, "to": self.time_to},
-            "refresh": self.refresh,
+            "time": {"from": self.window.time_from, "to": self.window.time_to},
+            "refresh": self.window.refresh,
             "schemaVersion": SCHEMA_VERSION,
             "version": 1,
             "links": [dashboard_links()],

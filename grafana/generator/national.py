@@ -77,7 +77,6 @@ def build() -> Json:
         "全国监控大屏 National screen",
         "Every site at once: status map, key national figures, the worst sites, trends.",
         ["national"],
-        refresh="1m",
     )
     board.row("全国关键指标 Key figures")
     board.add(_national_stat(

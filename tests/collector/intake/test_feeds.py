@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import text
 
-from collector.intake.cargo_events import FeedConfig, poll_due, upsert_feed
-from collector.intake.feeds import backoff
+from collector.intake.cargo_events import poll_due, upsert_feed
+from collector.intake.feeds import FeedConfig, backoff
 from collector.metrics import compute
 
 NOW = datetime.now(UTC).replace(microsecond=0)
