@@ -44,7 +44,7 @@ bp = Blueprint("alerts", __name__)
 STATES = {state.value for state in State}
 TARGET = {"rule": rule_json_schema(), "rule_id": {"type": "integer"}}
 PREVIEW_BODY = {"type": "object", "properties": TARGET}
-# The list filters (reads.ALERT_FILTERS, reads.HISTORY_FILTERS; typed as rules.access's).
+# The list filters (reads.ALERTS, reads.HISTORY clauses; typed as rules.access's).
 RULE_ID = Param("rule_id", "integer", "alerts of this rule", 0, 2**31 - 1)
 IN_NODE = Param("node", description="alerts of this node and those below it")
 ALERT_QUERY = (Param("state", enum=tuple(sorted(STATES))), Param("severity"), RULE_ID, IN_NODE)
@@ -77,7 +77,7 @@ def _candidate(row: dict[str, Any]) -> Candidate:
 def list_alerts() -> Any:
     """Alert instances that are not Normal, filtered by state, severity, node or rule; each
     with Alertmanager's ``status`` (why it is withheld, and its acknowledgement)."""
-    listing = filtered_page(reads.list_alerts, reads.ALERT_FILTERS, {"state": STATES})
+    listing = filtered_page(reads.ALERTS, {"state": STATES})
     items = listing["items"]
     with app_engine().connect() as conn:
         found = statuses(conn, [_candidate(i) for i in items], datetime.now(UTC))
@@ -131,7 +131,7 @@ def unacknowledge(fingerprint: str) -> Any:
 @allow("read", *PAGE, *HISTORY_QUERY)
 def alert_history() -> Any:
     """State transitions of alert instances, newest first."""
-    return filtered_page(reads.list_history, reads.HISTORY_FILTERS)
+    return filtered_page(reads.HISTORY)
 
 
 def _target(conn: Any, body: dict[str, Any]) -> tuple[AnyRule, list[Override]]:

@@ -44,24 +44,18 @@ TYPED_FILTERS: dict[str, Callable[[str], object]] = {
 }
 
 
-ListQuery = Callable[[Connection, str, Mapping[str, Any], int, int], list[dict[str, Any]]]
-
-
 def filtered_page(
-    query: ListQuery,
-    clauses: Mapping[str, str],
-    choices: Mapping[str, Collection[str]] | None = None,
+    listing: reads.SubtreeListing, choices: Mapping[str, Collection[str]] | None = None
 ) -> dict[str, Any]:
-    """GET of a list in the token's subtree, filtered by the query arguments ``clauses`` names
-    (those in ``choices`` must be one of them): ``query(conn, root, filters, limit + 1,
-    offset)`` as a page with a ``next`` link."""
+    """GET of a list in the token's subtree, filtered by the query arguments the listing has
+    clauses for (those in ``choices`` must be one of them), as a page with a ``next`` link."""
     limit, offset = page_args()
-    wanted = filters(clauses, TYPED_FILTERS)
+    wanted = filters(listing.clauses, TYPED_FILTERS)
     for name, allowed in (choices or {}).items():
         if name in wanted and wanted[name] not in allowed:
             raise bad_arg(name, f"must be one of {sorted(allowed)}")
     with app_engine().connect() as conn:
-        rows = query(conn, principal().node_id, wanted, limit + 1, offset)
+        rows = listing.page(conn, principal().node_id, wanted, limit + 1, offset)
     return page(rows, limit, offset)
 
 

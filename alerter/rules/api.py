@@ -52,7 +52,7 @@ RULE_BODY = rule_json_schema()
 PATCH_BODY = {
     "anyOf": [{k: v for k, v in kind.items() if k != "required"} for kind in RULE_BODY["oneOf"]]
 }
-# The list filters (reads.RULE_FILTERS, reads.AUDIT_FILTERS), each an exact match.
+# The list filters (reads.RULE_FILTERS, reads.AUDIT clauses), each an exact match.
 RULE_QUERY = (
     Param("kind", description="threshold, forecast, deadline, no_data, ..."),
     Param("severity"),
@@ -282,4 +282,4 @@ def site_effective_rules(node_id: str) -> Any:
 @allow("read", *PAGE, *AUDIT_QUERY)
 def list_audit() -> Any:
     """Who changed what and when, before and after, within the token's subtree."""
-    return filtered_page(reads.list_audit, reads.AUDIT_FILTERS)
+    return filtered_page(reads.AUDIT)

@@ -185,42 +185,39 @@ def override_rows(conn: Connection, rule_id: int) -> list[dict[str, Any]]:
     return [{k: _json(v) for k, v in row.items()} for row in rows]
 
 
-AUDIT_FILTERS = {
-    "object_type": "a.object_type = :object_type",
-    "object_id": "a.object_id = :object_id",
-    "action": "a.action = :action",
-    "actor": "a.actor = :actor",
-}
+@dataclass(frozen=True)
+class SubtreeListing:
+    """A list the API pages through in a token's subtree: ``select`` joins ``org_node n`` (the
+    rows' node), and each filter a request names applies by its clause in ``clauses``."""
+
+    select: str
+    clauses: Mapping[str, str]
+    order: str
+
+    def page(
+        self, conn: Connection, root: str, filters: Mapping[str, Any], limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """Rows in root's subtree matching ``filters``; times as ISO 8601, as the API shows them."""
+        where = ["n.path @> ARRAY[CAST(:root AS text)]", *(self.clauses[k] for k in filters)]
+        sql = (
+            f"{self.select} WHERE {' AND '.join(where)} ORDER BY {self.order}"
+            " LIMIT :limit OFFSET :offset"
+        )
+        return json_rows(conn, sql, {**filters, "root": root, "limit": limit, "offset": offset})
 
 
-def list_audit(
-    conn: Connection, root: str, filters: Mapping[str, Any], limit: int, offset: int
-) -> list[dict[str, Any]]:
-    select = (
-        "SELECT a.audit_id, a.at, a.actor, a.actor_token_id, a.actor_node_id, a.action,"
-        " a.object_type, a.object_id, a.node_id, a.before, a.after FROM audit_log a"
-        " JOIN org_node n ON n.node_id = a.node_id"
-    )
-    return subtree_page(
-        conn, select, AUDIT_FILTERS, "a.audit_id DESC", root, filters, limit, offset
-    )
-
-
-def subtree_page(
-    conn: Connection,
-    select: str,
-    clauses: Mapping[str, str],
-    order: str,
-    root: str,
-    filters: Mapping[str, Any],
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
-    """A page of ``select`` (which joins ``org_node n``, the rows' node) in root's subtree,
-    each filter applied by its clause; times as ISO 8601 strings, as the API shows them."""
-    where = ["n.path @> ARRAY[CAST(:root AS text)]", *(clauses[k] for k in filters)]
-    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT :limit OFFSET :offset"
-    return json_rows(conn, sql, {**filters, "root": root, "limit": limit, "offset": offset})
+AUDIT = SubtreeListing(
+    select="SELECT a.audit_id, a.at, a.actor, a.actor_token_id, a.actor_node_id, a.action,"
+    " a.object_type, a.object_id, a.node_id, a.before, a.after FROM audit_log a"
+    " JOIN org_node n ON n.node_id = a.node_id",
+    clauses={
+        "object_type": "a.object_type = :object_type",
+        "object_id": "a.object_id = :object_id",
+        "action": "a.action = :action",
+        "actor": "a.actor = :actor",
+    },
+    order="a.audit_id DESC",
+)
 
 
 def json_rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:

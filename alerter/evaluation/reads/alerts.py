@@ -7,14 +7,13 @@ lies in root's subtree come back (``:root = ANY (org_node.path)``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from alerter.evaluation.alert_state import Instance, State
-from alerter.rules.reads import json_rows, subtree_page
+from alerter.rules.reads import SubtreeListing, json_rows
 
 
 def rule_health(conn: Connection) -> dict[int, str]:
@@ -54,43 +53,30 @@ def instance_node(conn: Connection, fingerprint: str) -> str | None:
     ).scalar()
 
 
-ALERT_FILTERS = {
-    "state": "i.state = :state",
-    "severity": "i.severity = :severity",
-    "rule_id": "i.rule_id = CAST(:rule_id AS int)",
-    "node": "n.path @> ARRAY[CAST(:node AS text)]",
-}
+ALERTS = SubtreeListing(
+    select="SELECT i.fingerprint, i.rule_id, i.node_id, i.severity, i.state, i.since, i.fired_at,"
+    " i.last_value, i.last_eval, i.labels, i.annotations, i.error, i.acknowledged_at,"
+    " i.acknowledged_by, i.ack_comment, i.ack_until FROM alert_instance i"
+    " JOIN org_node n ON n.node_id = i.node_id",
+    clauses={
+        "state": "i.state = :state",
+        "severity": "i.severity = :severity",
+        "rule_id": "i.rule_id = CAST(:rule_id AS int)",
+        "node": "n.path @> ARRAY[CAST(:node AS text)]",
+    },
+    order="i.since DESC, i.fingerprint",
+)
 
-
-def list_alerts(
-    conn: Connection, root: str, filters: Mapping[str, Any], limit: int, offset: int
-) -> list[dict[str, Any]]:
-    select = (
-        "SELECT i.fingerprint, i.rule_id, i.node_id, i.severity, i.state, i.since, i.fired_at,"
-        " i.last_value, i.last_eval, i.labels, i.annotations, i.error, i.acknowledged_at,"
-        " i.acknowledged_by, i.ack_comment, i.ack_until FROM alert_instance i"
-        " JOIN org_node n ON n.node_id = i.node_id"
-    )
-    order = "i.since DESC, i.fingerprint"
-    return subtree_page(conn, select, ALERT_FILTERS, order, root, filters, limit, offset)
-
-
-HISTORY_FILTERS = {
-    "rule_id": "h.rule_id = CAST(:rule_id AS int)",
-    "fingerprint": "h.fingerprint = :fingerprint",
-    "node": "n.path @> ARRAY[CAST(:node AS text)]",
-    "state": "h.to_state = :state",
-    "since": "h.at >= CAST(:since AS timestamptz)",
-    "until": "h.at < CAST(:until AS timestamptz)",
-}
-
-
-def list_history(
-    conn: Connection, root: str, filters: Mapping[str, Any], limit: int, offset: int
-) -> list[dict[str, Any]]:
-    select = (
-        "SELECT h.at, h.rule_id, h.fingerprint, h.node_id, h.labels, h.from_state, h.to_state,"
-        " h.value, h.reason FROM alert_history h JOIN org_node n ON n.node_id = h.node_id"
-    )
-    order = "h.at DESC, h.history_id DESC"
-    return subtree_page(conn, select, HISTORY_FILTERS, order, root, filters, limit, offset)
+HISTORY = SubtreeListing(
+    select="SELECT h.at, h.rule_id, h.fingerprint, h.node_id, h.labels, h.from_state, h.to_state,"
+    " h.value, h.reason FROM alert_history h JOIN org_node n ON n.node_id = h.node_id",
+    clauses={
+        "rule_id": "h.rule_id = CAST(:rule_id AS int)",
+        "fingerprint": "h.fingerprint = :fingerprint",
+        "node": "n.path @> ARRAY[CAST(:node AS text)]",
+        "state": "h.to_state = :state",
+        "since": "h.at >= CAST(:since AS timestamptz)",
+        "until": "h.at < CAST(:until AS timestamptz)",
+    },
+    order="h.at DESC, h.history_id DESC",
+)
