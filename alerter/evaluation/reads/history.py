@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -110,12 +110,28 @@ def _points(
     return out
 
 
+def _bases(
+    world: World, target: Target, series: Mapping[int, Node], code: str | None
+) -> dict[int, Observation]:
+    """Per series, its observation without a value (labels, node, effective rule, fingerprint);
+    a series the rule does not observe has none."""
+    found = {
+        sid: _keyed(series_observation(world, target, n.node_id, None, code))
+        for sid, n in series.items()
+    }
+    return {sid: base for sid, base in found.items() if base is not None}
+
+
 def _latest_per_step(
-    window: Window, histories: Mapping[int, Sequence[tuple[datetime, T]]], max_age: timedelta
-) -> Iterator[tuple[datetime, list[tuple[int, tuple[datetime, T]]]]]:
-    """Each step of the window with, per series, its latest entry at or before the step that is
-    at most ``max_age`` old (a series without one is left out of that step). Histories are in
-    time order; one cursor per series moves forward only."""
+    window: Window,
+    histories: Mapping[int, Sequence[tuple[datetime, T]]],
+    max_age: timedelta,
+    bases: Mapping[int, Observation],
+) -> Iterator[tuple[datetime, list[tuple[Observation, tuple[datetime, T]]]]]:
+    """Each step of the window with, per observed series (its base), its latest entry at or
+    before the step that is at most ``max_age`` old (a series without one is left out of that
+    step). Histories are in time order; one cursor per series moves forward only."""
+    histories = {sid: history for sid, history in histories.items() if sid in bases}
     cursor = dict.fromkeys(histories, -1)
     for at in window.steps():
         latest = []
@@ -125,7 +141,7 @@ def _latest_per_step(
                 i += 1
             cursor[sid] = i
             if i >= 0 and at - history[i][0] <= max_age:
-                latest.append((sid, history[i]))
+                latest.append((bases[sid], history[i]))
         yield at, latest
 
 
@@ -144,16 +160,10 @@ def _value_frames(
     code = rule.indicator_code
     max_age = rule.max_data_age if isinstance(rule, ThresholdRule) else timedelta(days=365)
     max_age = max(max_age, window.step)
-    bases = {
-        sid: _keyed(series_observation(world, target, n.node_id, None, code))
-        for sid, n in series.items()
-    }
-    for at, latest in _latest_per_step(window, points, max_age):
+    bases = _bases(world, target, series, code)
+    for at, latest in _latest_per_step(window, points, max_age, bases):
         frame = []
-        for sid, (seen, value) in latest:
-            base = bases.get(sid)
-            if base is None:
-                continue
+        for base, (seen, value) in latest:
             effective = base.rule
             if silence:
                 value += (at - seen).total_seconds() / 60
@@ -161,17 +171,7 @@ def _value_frames(
                     site_rates = rates.at(base.node_id, at)
                     stretched = learned_rule(base.rule or rule, site_rates, at)
                     effective = stretched or base.rule
-            frame.append(
-                Observation(
-                    base.labels,
-                    base.node_id,
-                    value,
-                    effective,
-                    base.context,
-                    False,
-                    base.fingerprint,
-                )
-            )
+            frame.append(replace(base, value=value, rule=effective, breach=False))
         yield at, frame
 
 
@@ -181,7 +181,7 @@ def _keyed(obs: Observation | None) -> Observation | None:
     rule = obs.rule
     assert rule is not None
     fp = fingerprint(0, instance_labels(rule, obs.labels))
-    return Observation(obs.labels, obs.node_id, obs.value, obs.rule, obs.context, obs.breach, fp)
+    return replace(obs, fingerprint=fp)
 
 
 Run = tuple[datetime, list[tuple[float, str, datetime | None, float]]]
@@ -214,32 +214,16 @@ def _forecast_frames(
     runs: dict[int, list[Run]],
     window: Window,
 ) -> Frames:
-    bases = {
-        sid: _keyed(series_observation(world, target, n.node_id, None, rule.indicator))
-        for sid, n in series.items()
-    }
-    for at, latest in _latest_per_step(window, runs, rule.max_forecast_age):
+    bases = _bases(world, target, series, rule.indicator)
+    for at, latest in _latest_per_step(window, runs, rule.max_forecast_age, bases):
         frame = []
-        for sid, (_, crossings) in latest:
-            base = bases.get(sid)
-            if base is None:
-                continue
+        for base, (_, crossings) in latest:
             effective = base.rule
             assert isinstance(effective, ForecastRule)
             best = best_crossing(effective, crossings, at)
             if best is not None:
                 obs = best_observation(base, best, at)
-                frame.append(
-                    Observation(
-                        obs.labels,
-                        obs.node_id,
-                        obs.value,
-                        obs.rule,
-                        obs.context,
-                        False,
-                        base.fingerprint,
-                    )
-                )
+                frame.append(replace(obs, breach=False, fingerprint=base.fingerprint))
         yield at, frame
 
 
