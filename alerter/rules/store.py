@@ -59,14 +59,16 @@ def create_rule(conn: Connection, rule: AnyRule, actor: Actor) -> StoredRule:
     return stored
 
 
+_UPDATE = (
+    "UPDATE alert_rule SET name = :name, node_id = :node_id, kind = :kind, level = :level,"
+    " indicator_code = :indicator, severity = :severity, enabled = :enabled,"
+    " override_policy = :policy, spec = CAST(:spec AS jsonb), version = version + 1,"
+    " updated_at = now(), updated_by = :actor WHERE rule_id = :id"
+)
+
+
 def update_rule(conn: Connection, before: StoredRule, rule: AnyRule, actor: Actor) -> StoredRule:
-    sql = (
-        "UPDATE alert_rule SET name = :name, node_id = :node_id, kind = :kind, level = :level,"
-        " indicator_code = :indicator, severity = :severity, enabled = :enabled,"
-        " override_policy = :policy, spec = CAST(:spec AS jsonb), version = version + 1,"
-        " updated_at = now(), updated_by = :actor WHERE rule_id = :id"
-    )
-    return _logged_update(conn, before, actor, "update", sql, _columns(rule), rule.node_id)
+    return _logged_update(conn, before, actor, "update", _UPDATE, _columns(rule), rule.node_id)
 
 
 def _logged_update(
@@ -110,25 +112,31 @@ def apply_rule(
     return "updated", update_rule(conn, existing, rule, actor)
 
 
+_PROPOSE = (
+    "UPDATE alert_rule SET proposal_status = 'proposed', proposed_at = now(),"
+    " proposed_by = :actor, proposal_comment = :comment WHERE rule_id = :id"
+)
+
+
 def propose(conn: Connection, before: StoredRule, actor: Actor, comment: str) -> StoredRule:
-    sql = (
-        "UPDATE alert_rule SET proposal_status = 'proposed', proposed_at = now(),"
-        " proposed_by = :actor, proposal_comment = :comment WHERE rule_id = :id"
+    return _logged_update(
+        conn, before, actor, "propose", _PROPOSE, {"comment": comment}, before.node_id
     )
-    return _logged_update(conn, before, actor, "propose", sql, {"comment": comment}, before.node_id)
+
+
+_PUBLISH = (
+    "UPDATE alert_rule SET node_id = :node_id, override_policy = :policy,"
+    " spec = CAST(:spec AS jsonb), proposal_status = 'published', published_at = now(),"
+    " published_by = :actor, version = version + 1, updated_at = now(),"
+    " updated_by = :actor WHERE rule_id = :id"
+)
 
 
 def publish(conn: Connection, before: StoredRule, rule: AnyRule, actor: Actor) -> StoredRule:
     """Move a proposed rule to national scope; `rule` is its spec re-homed at the root node."""
-    sql = (
-        "UPDATE alert_rule SET node_id = :node_id, override_policy = :policy,"
-        " spec = CAST(:spec AS jsonb), proposal_status = 'published', published_at = now(),"
-        " published_by = :actor, version = version + 1, updated_at = now(),"
-        " updated_by = :actor WHERE rule_id = :id"
-    )
     # Logged at the origin node so the proposing office sees its rule was published.
     return _logged_update(
-        conn, before, actor, "publish", sql, _columns(rule), before.origin_node_id
+        conn, before, actor, "publish", _PUBLISH, _columns(rule), before.origin_node_id
     )
 
 
