@@ -59,11 +59,15 @@ def create_rule(conn: Connection, rule: AnyRule, actor: Actor) -> StoredRule:
     return stored
 
 
+# What every change of a rule's spec sets: its node, policy and spec, as a new version.
+_NEW_VERSION = (
+    "node_id = :node_id, override_policy = :policy, spec = CAST(:spec AS jsonb),"
+    " version = version + 1, updated_at = now(), updated_by = :actor"
+)
 _UPDATE = (
-    "UPDATE alert_rule SET name = :name, node_id = :node_id, kind = :kind, level = :level,"
+    "UPDATE alert_rule SET name = :name, kind = :kind, level = :level,"
     " indicator_code = :indicator, severity = :severity, enabled = :enabled,"
-    " override_policy = :policy, spec = CAST(:spec AS jsonb), version = version + 1,"
-    " updated_at = now(), updated_by = :actor WHERE rule_id = :id"
+    f" {_NEW_VERSION} WHERE rule_id = :id"
 )
 
 
@@ -125,10 +129,8 @@ def propose(conn: Connection, before: StoredRule, actor: Actor, comment: str) ->
 
 
 _PUBLISH = (
-    "UPDATE alert_rule SET node_id = :node_id, override_policy = :policy,"
-    " spec = CAST(:spec AS jsonb), proposal_status = 'published', published_at = now(),"
-    " published_by = :actor, version = version + 1, updated_at = now(),"
-    " updated_by = :actor WHERE rule_id = :id"
+    "UPDATE alert_rule SET proposal_status = 'published', published_at = now(),"
+    f" published_by = :actor, {_NEW_VERSION} WHERE rule_id = :id"
 )
 
 
@@ -140,35 +142,35 @@ def publish(conn: Connection, before: StoredRule, rule: AnyRule, actor: Actor) -
     )
 
 
+_OVERRIDE = text(
+    "SELECT threshold, recovery_threshold, override_policy, comment FROM alert_rule_override"
+    " WHERE rule_id = :r AND node_id = :n"
+)
+_PUT_OVERRIDE = text(
+    "INSERT INTO alert_rule_override (rule_id, node_id, threshold, recovery_threshold,"
+    " override_policy, comment, set_by) VALUES (:r, :n, :threshold, :recovery_threshold,"
+    " :override_policy, :comment, :actor) ON CONFLICT (rule_id, node_id) DO UPDATE SET"
+    " threshold = EXCLUDED.threshold, recovery_threshold = EXCLUDED.recovery_threshold,"
+    " override_policy = EXCLUDED.override_policy, comment = EXCLUDED.comment,"
+    " set_by = EXCLUDED.set_by, set_at = now()"
+)
+# The audit log keeps what was deleted.
+_DELETE_OVERRIDE = text(
+    "DELETE FROM alert_rule_override WHERE rule_id = :r AND node_id = :n"
+    " RETURNING threshold, recovery_threshold, override_policy, comment"
+)
+
+
 def put_override(conn: Connection, rule: StoredRule, override: Override, actor: Actor) -> None:
-    before = (
-        conn.execute(
-            text(
-                "SELECT threshold, recovery_threshold, override_policy, comment FROM"
-                " alert_rule_override WHERE rule_id = :r AND node_id = :n"
-            ),
-            {"r": rule.rule_id, "n": override.node_id},
-        )
-        .mappings()
-        .first()
-    )
+    key = {"r": rule.rule_id, "n": override.node_id}
+    before = conn.execute(_OVERRIDE, key).mappings().first()
     row = {
         "threshold": override.threshold,
         "recovery_threshold": override.recovery_threshold,
         "override_policy": override.override_policy,
         "comment": override.comment,
     }
-    conn.execute(
-        text(
-            "INSERT INTO alert_rule_override (rule_id, node_id, threshold, recovery_threshold,"
-            " override_policy, comment, set_by) VALUES (:r, :n, :threshold, :recovery_threshold,"
-            " :override_policy, :comment, :actor) ON CONFLICT (rule_id, node_id) DO UPDATE SET"
-            " threshold = EXCLUDED.threshold, recovery_threshold = EXCLUDED.recovery_threshold,"
-            " override_policy = EXCLUDED.override_policy, comment = EXCLUDED.comment,"
-            " set_by = EXCLUDED.set_by, set_at = now()"
-        ),
-        {**row, "r": rule.rule_id, "n": override.node_id, "actor": actor.name},
-    )
+    conn.execute(_PUT_OVERRIDE, {**row, **key, "actor": actor.name})
     action = "create" if before is None else "update"
     object_id = f"{rule.rule_id}@{override.node_id}"
     write_audit(
@@ -184,17 +186,7 @@ def put_override(conn: Connection, rule: StoredRule, override: Override, actor: 
 
 
 def delete_override(conn: Connection, rule: StoredRule, node_id: str, actor: Actor) -> bool:
-    row = (
-        conn.execute(
-            text(
-                "DELETE FROM alert_rule_override WHERE rule_id = :r AND node_id = :n RETURNING"
-                " threshold, recovery_threshold, override_policy, comment"
-            ),
-            {"r": rule.rule_id, "n": node_id},
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_DELETE_OVERRIDE, {"r": rule.rule_id, "n": node_id}).mappings().first()
     if row is None:
         return False
     object_id = f"{rule.rule_id}@{node_id}"
