@@ -30,7 +30,7 @@ from alerter.delivery.sending import store as sending_store
 from alerter.delivery.suppression.inhibit_api import bp as inhibit_bp
 from alerter.delivery.suppression.silence_api import bp as silence_bp
 from quaywatch.http.openapi import body as doc_body
-from quaywatch.http.resources import add_get_route, add_list_route
+from quaywatch.http.resources import add_delete_route, add_get_route, add_list_route
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     ID_MAX,
@@ -249,13 +249,15 @@ def _merged_config(current: dict[str, Any], changes: dict[str, Any]) -> dict[str
     return _config_values(current["kind"], {**current["config"], **current["secrets"], **kept})
 
 
-@bp.delete("/channels/<int:channel_id>")
-@allow("channels:write")
-def delete_channel(channel_id: int) -> Any:
-    with app_engine().begin() as conn:
-        _visible_channel(conn, channel_id)
-        config_store.delete_channel(conn, channel_id)
-    return "", 204
+add_delete_route(
+    bp,
+    "/channels",
+    "channel_id",
+    "delete_channel",
+    "channels:write",
+    _visible_channel,
+    config_store.delete_channel,
+)
 
 
 @bp.post("/channels/<int:channel_id>/test")

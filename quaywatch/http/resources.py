@@ -1,12 +1,13 @@
-"""The two read routes most resources have: the list (a page of what the token's subtree sees)
-and one object by id (404 for an id the token does not see). Writes nothing.
+"""The routes most resources share: the list (a page of what the token's subtree sees), one
+object by id (404 for an id the token does not see), and the delete by id of a visible object.
 
-Channels, silences, mute intervals and inhibit rules list and fetch this same way; only the
-query, the lookup by id and how a row is shown differ, so each blueprint names those and
-these functions register the views. The views are guarded by ``@allow("read", ...)`` and
-named by their endpoint, as a hand-written view would be, so the OpenAPI document
-(quaywatch.http.openapi: endpoint, first line of the docstring, declared query arguments)
-shows them the same way. Other routes of a resource stay hand-written in its module.
+Channels, silences, mute intervals and inhibit rules list, fetch and (except silences, which a
+DELETE expires) delete this same way; only the query, the lookup by id, how a row is shown and
+the store's delete differ, so each blueprint names those and these functions register the
+views. The views are guarded by ``@allow(scope)`` and named by their endpoint, as a
+hand-written view would be, so the OpenAPI document (quaywatch.http.openapi: endpoint, first
+line of the docstring, declared query arguments, SUCCESS by endpoint) shows them the same way.
+Other routes of a resource stay hand-written in its module.
 """
 
 from __future__ import annotations
@@ -56,6 +57,30 @@ def add_get_route(
 
     rule = f"{path}/<int:{id_name}>"
     bp.add_url_rule(rule, endpoint, allow("read")(_named(view, endpoint, "")))
+
+
+def add_delete_route(
+    bp: Blueprint,
+    path: str,
+    id_name: str,
+    endpoint: str,
+    scope: str,
+    visible: Callable[[Connection, int], object],
+    delete: Callable[[Connection, int], object],
+) -> None:
+    """``DELETE path/<int:id_name>`` with ``scope``: ``visible(conn, id)`` (404 for an id
+    outside the token's subtree), then ``delete(conn, id)`` in the same transaction; answers
+    204 with no body (the endpoint must be in quaywatch.http.openapi.SUCCESS)."""
+
+    def view(**path_args: int) -> Any:
+        object_id = path_args[id_name]
+        with app_engine().begin() as conn:
+            visible(conn, object_id)
+            delete(conn, object_id)
+        return "", 204
+
+    rule = f"{path}/<int:{id_name}>"
+    bp.add_url_rule(rule, endpoint, allow(scope)(_named(view, endpoint, "")), methods=["DELETE"])
 
 
 def _named(view: F, endpoint: str, doc: str) -> F:

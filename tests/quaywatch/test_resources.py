@@ -1,5 +1,5 @@
-"""quaywatch.http.resources: the list and get routes it registers answer and are documented as
-hand-written ones would be."""
+"""quaywatch.http.resources: the list, get and delete routes it registers answer and are
+documented as hand-written ones would be."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 from flask import Blueprint
 
 from quaywatch.http.openapi import build_document
-from quaywatch.http.resources import add_get_route, add_list_route
+from quaywatch.http.resources import add_delete_route, add_get_route, add_list_route
 from quaywatch.http.support import found_one
 from quaywatch.web import create_app
+from tests.conftest import make_token
 
 BOATS = [{"boat_id": n, "name": f"boat {n}"} for n in (1, 2, 3)]
 
@@ -27,12 +28,26 @@ def _shown(row):
 
 
 @pytest.fixture
-def app(settings, engine):
+def deleted():
+    return []
+
+
+@pytest.fixture
+def app(settings, engine, deleted):
     boats = Blueprint("boats", __name__, url_prefix="/api/v1")
     add_list_route(
         boats, "/boats", "list_boats", _rows, _shown, doc="Boats in the token's subtree."
     )
     add_get_route(boats, "/boats", "boat_id", "get_boat", _visible, _shown)
+    add_delete_route(
+        boats,
+        "/boats",
+        "boat_id",
+        "delete_boat",
+        "channels:write",
+        _visible,
+        lambda conn, boat_id: deleted.append(boat_id),
+    )
     app = create_app(settings, engine)
     app.testing = True
     app.register_blueprint(boats)
@@ -69,5 +84,35 @@ def test_the_document_shows_the_endpoints_their_summaries_and_the_page_arguments
     # No doc: the summary is the endpoint, as for a hand-written view without a docstring.
     assert fetched["summary"] == "boats.get_boat"
     assert fetched["parameters"] == [
+        {"name": "boat_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    ]
+
+
+def test_a_delete_checks_visibility_then_deletes_and_answers_204_without_a_body(
+    client, auth, deleted
+):
+    assert client.delete("/api/v1/boats/9", headers=auth).status_code == 404
+    assert deleted == []
+
+    response = client.delete("/api/v1/boats/2", headers=auth)
+
+    assert (response.status_code, response.data) == (204, b"")
+    assert deleted == [2]
+
+
+def test_a_delete_needs_its_scope_first_and_takes_no_query_arguments(client, engine, auth, deleted):
+    viewer = {"Authorization": f"Bearer {make_token(engine, 'viewer')}"}
+    assert client.delete("/api/v1/boats/1?force=1").status_code == 401
+    assert client.delete("/api/v1/boats/1", headers=viewer).status_code == 403
+    assert client.delete("/api/v1/boats/1?force=1", headers=auth).status_code == 400
+    assert deleted == []
+
+
+def test_the_document_shows_the_delete_under_its_endpoint_with_the_path_argument(app):
+    deleting = build_document(app)["paths"]["/api/v1/boats/{boat_id}"]["delete"]
+
+    assert deleting["operationId"] == "boats.delete_boat.delete"
+    assert deleting["summary"] == "boats.delete_boat"
+    assert deleting["parameters"] == [
         {"name": "boat_id", "in": "path", "required": True, "schema": {"type": "integer"}}
     ]

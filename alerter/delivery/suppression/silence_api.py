@@ -22,7 +22,7 @@ from alerter.delivery import config_store, reads
 from alerter.delivery.matchers import Matcher
 from alerter.delivery.suppression.silences import DEFAULT_TZ, TimeInterval, check_timezone
 from quaywatch.http.openapi import body as doc_body
-from quaywatch.http.resources import add_get_route, add_list_route
+from quaywatch.http.resources import add_delete_route, add_get_route, add_list_route
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     body,
@@ -201,10 +201,12 @@ def update_mute_interval(interval_id: int) -> Any:
         return _visible_interval(conn, interval_id)
 
 
-@bp.delete("/mute-intervals/<int:interval_id>")
-@allow("silences:write")
-def delete_mute_interval(interval_id: int) -> Any:
-    with app_engine().begin() as conn:
-        _visible_interval(conn, interval_id)
-        config_store.delete_mute_interval(conn, interval_id)
-    return "", 204
+add_delete_route(
+    bp,
+    "/mute-intervals",
+    "interval_id",
+    "delete_mute_interval",
+    "silences:write",
+    _visible_interval,
+    config_store.delete_mute_interval,
+)
