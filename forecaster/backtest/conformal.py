@@ -29,7 +29,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from forecaster.backtest.scoring import rate
+from forecaster.backtest.scoring import Ratio
 
 
 class HasRatios(Protocol):
@@ -57,13 +57,8 @@ class BandCoverage:
     covered_after: int
     factors: tuple[float, ...]
 
-    @property
-    def before(self) -> float:
-        return rate(self.covered_before, self.rows)
-
-    @property
-    def after(self) -> float:
-        return rate(self.covered_after, self.rows)
+    before = Ratio("covered_before", "rows")
+    after = Ratio("covered_after", "rows")
 
     @property
     def median_factor(self) -> float:

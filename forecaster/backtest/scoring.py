@@ -24,6 +24,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from statistics import median
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -53,9 +54,31 @@ def rate(part: float, whole: float) -> float:
     return part / whole if whole > 0 else math.nan
 
 
+class Ratio:
+    """A rate of an object's count fields, computed on each access like a ``property``:
+    ``Ratio("fp", "site_weeks")`` reads ``rate(self.fp, self.site_weeks)``, and
+    ``Ratio("tp", "tp", "fp")`` divides by the sum ``tp + fp``.
+
+    Declared without an annotation, it is no dataclass field, so ``fields``, ``replace`` and
+    ``+`` see only the counts, and pooled counts give pooled rates.
+    """
+
+    def __init__(self, part: str, *whole: str) -> None:
+        self.part, self.whole = part, whole
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Ratio: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> float: ...
+    def __get__(self, obj: object | None, owner: type) -> Ratio | float:
+        if obj is None:
+            return self
+        return rate(getattr(obj, self.part), sum(getattr(obj, n) for n in self.whole))
+
+
 @dataclass(frozen=True)
 class Score:
-    """Counts for one method; rates are properties so that ``a + b`` pools correctly.
+    """Counts for one method; rates are derived on access so that ``a + b`` pools correctly.
 
     ``site_weeks`` is the observation time false alarms are spread over; ``leads_hours`` holds
     one value per detected event (a threshold crossing: from its first true warning; a lot:
@@ -85,29 +108,17 @@ class Score:
         names = [f.name for f in fields(self) if f.name != "method"]
         return Score(self.method, **{n: getattr(self, n) + getattr(other, n) for n in names})
 
-    @property
-    def precision(self) -> float:
-        return rate(self.tp, self.tp + self.fp)
-
-    @property
-    def recall(self) -> float:
-        return rate(self.tp, self.tp + self.fn)
+    precision = Ratio("tp", "tp", "fp")
+    recall = Ratio("tp", "tp", "fn")
+    false_alarm_rate = Ratio("fp", "fp", "tn")
+    false_alarms_per_site_week = Ratio("fp", "site_weeks")
+    false_alarm_episodes_per_site_week = Ratio("fp_episodes", "site_weeks")
+    mae = Ratio("abs_error_sum", "n_points")
+    coverage = Ratio("n_covered", "n_points")
 
     @property
     def f1(self) -> float:
         return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp else 0.0
-
-    @property
-    def false_alarm_rate(self) -> float:
-        return rate(self.fp, self.fp + self.tn)
-
-    @property
-    def false_alarms_per_site_week(self) -> float:
-        return rate(self.fp, self.site_weeks)
-
-    @property
-    def false_alarm_episodes_per_site_week(self) -> float:
-        return rate(self.fp_episodes, self.site_weeks)
 
     @property
     def median_lead_hours(self) -> float:
@@ -116,14 +127,6 @@ class Score:
     @property
     def median_timing_error_hours(self) -> float:
         return median(self.timing_errors_hours) if self.timing_errors_hours else math.nan
-
-    @property
-    def mae(self) -> float:
-        return rate(self.abs_error_sum, self.n_points)
-
-    @property
-    def coverage(self) -> float:
-        return rate(self.n_covered, self.n_points)
 
 
 def prophet_forecaster(cfg: ProphetConfig | None = None) -> Forecaster:
