@@ -13,7 +13,7 @@ import struct
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol, TypeVar, get_args
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -144,19 +144,11 @@ class CargoEvent(BaseModel):
         return "UN" + match.group(1)
 
     def as_row(self, source: str, received_at: datetime) -> EventRow:
-        return (
-            self.event_id,
-            self.occurred_at,
-            received_at,
-            self.site_id,
-            self.lot_id,
-            self.kind,
-            self.direction,
-            self.hazard_class,
-            self.un_number,
-            self.packing_group,
-            self.teu,
-            source,
+        """The row in EVENT_COLUMNS order: the event's fields and the two the intake adds, so a
+        column is named once, where the store reads its order."""
+        added = {"received_at": received_at, "source": source}
+        return cast(
+            EventRow, tuple(added[c] if c in added else getattr(self, c) for c in EVENT_COLUMNS)
         )
 
 

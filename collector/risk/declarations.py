@@ -135,27 +135,10 @@ class Declaration(BaseModel):
         return _coded(value, _UNIT, "a unit code of up to 8 letters or digits, e.g. KG or PCS")
 
     def as_row(self, source: str, received_at: datetime) -> DeclarationRow:
-        return (
-            self.declaration_id,
-            self.declared_at,
-            received_at,
-            self.site_id,
-            self.trader_id,
-            self.hs_code,
-            self.origin,
-            self.direction,
-            self.declared_value,
-            self.currency,
-            self.value_cny,
-            self.quantity,
-            self.unit,
-            self.gross_kg,
-            self.net_kg,
-            self.transport_mode,
-            self.amendment_no,
-            self.amended_at,
-            source,
-        )
+        """The row in DECLARATION_COLUMNS order: the declaration's fields and the two the intake
+        adds, so a column is named once, where the store reads its order."""
+        added = {"received_at": received_at, "source": source}
+        return tuple(added[c] if c in added else getattr(self, c) for c in DECLARATION_COLUMNS)
 
 
 def _text(value: str) -> str:
