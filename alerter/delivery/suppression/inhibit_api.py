@@ -24,7 +24,7 @@ from alerter.delivery.suppression import inhibit_rules
 from alerter.delivery.suppression.inhibition import LABEL_NAME
 from alerter.rules.store import Actor
 from quaywatch.http.openapi import body as doc_body
-from quaywatch.http.resources import add_get_route, add_list_route
+from quaywatch.http.resources import add_delete_route, add_get_route, add_list_route
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     body,
@@ -142,10 +142,17 @@ def update_inhibit_rule(inhibit_rule_id: int) -> Any:
         return _shown(_visible(conn, inhibit_rule_id))
 
 
-@bp.delete("/inhibit-rules/<int:inhibit_rule_id>")
-@allow("rules:write")
-def delete_inhibit_rule(inhibit_rule_id: int) -> Any:
-    with app_engine().begin() as conn:
-        _visible(conn, inhibit_rule_id)
-        inhibit_rules.delete(conn, inhibit_rule_id, _actor())
-    return "", 204
+def _delete(conn: Connection, inhibit_rule_id: int) -> None:
+    """The store's delete, audited under the calling token."""
+    inhibit_rules.delete(conn, inhibit_rule_id, _actor())
+
+
+add_delete_route(
+    bp,
+    "/inhibit-rules",
+    "inhibit_rule_id",
+    "delete_inhibit_rule",
+    "rules:write",
+    _visible,
+    _delete,
+)
