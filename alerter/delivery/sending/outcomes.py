@@ -10,6 +10,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -49,26 +50,22 @@ def record_success(
     latency_ms: int,
     parts: int,
 ) -> None:
-    attempt = attempt_row(record, claim, clock, "success", latency_ms, parts, code)
+    attempt = attempt_row(
+        record, claim, clock, "success", latency_ms=latency_ms, parts=parts, vendor_code=code
+    )
     with conn.begin():
         if sending_store.record_success(conn, attempt, claim, claim.parts_sent + parts):
             route_meta(conn, record, False, clock)
 
 
 def attempt_row(
-    record: ChannelRecord,
-    claim: sending_store.Claim,
-    clock: datetime,
-    status: str,
-    latency_ms: int,
-    parts: int,
-    code: str | None = None,
-    error: str | None = None,
-    retry_at: datetime | None = None,
+    record: ChannelRecord, claim: sending_store.Claim, clock: datetime, status: str, **outcome: Any
 ) -> sending_store.Attempt:
+    """The claim's attempt on ``record``'s channel; ``outcome`` holds the rest of Attempt's
+    fields (latency_ms and parts, and vendor_code, error and retry_at when there are any)."""
     return sending_store.Attempt(
         record.channel_id, record.bot_key, record.kind, claim.attempt, clock, status,
-        latency_ms, parts, code, error, retry_at, claim.notification_id,
+        notification_id=claim.notification_id, **outcome,
     )  # fmt: skip
 
 
@@ -88,8 +85,9 @@ def record_failure(
     retry_at, failures = next_step(claim, error, clock, policy, rng)
     status = error.outcome.value
     attempt = attempt_row(
-        record, claim, clock, status, latency_ms, max(parts, 1), error.vendor_code, text, retry_at
-    )
+        record, claim, clock, status, latency_ms=latency_ms, parts=max(parts, 1),
+        vendor_code=error.vendor_code, error=text, retry_at=retry_at,
+    )  # fmt: skip
     with conn.begin():
         sending_store.record_attempt(conn, attempt)
         sending_store.channel_health(conn, record.channel_id, clock, text)
