@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,24 @@ EventRow = tuple[
 ]
 
 
+def intake_row(columns: Sequence[str]) -> Callable[[object, str, datetime], tuple[Any, ...]]:
+    """A row builder for a COPY column list: the model's attributes in ``columns`` order, with
+    the two columns the intake adds, ``received_at`` (third) and ``source`` (last), from the
+    call. Attribute getters made once keep it as fast as a hand-written tuple (~0.5 us), so
+    the column order is written once, in ``columns``, where the store reads it."""
+    if columns[2] != "received_at" or columns[-1] != "source":
+        raise ValueError(f"{columns}: received_at must be third and source last")
+    head, tail = attrgetter(*columns[:2]), attrgetter(*columns[3:-1])
+
+    def row(model: object, source: str, received_at: datetime) -> tuple[Any, ...]:
+        return (*head(model), received_at, *tail(model), source)
+
+    return row
+
+
+_EVENT_ROW = intake_row(EVENT_COLUMNS)
+
+
 class CargoEvent(BaseModel):
     """One thing that happened to a cargo lot at a site."""
 
@@ -144,12 +163,8 @@ class CargoEvent(BaseModel):
         return "UN" + match.group(1)
 
     def as_row(self, source: str, received_at: datetime) -> EventRow:
-        """The row in EVENT_COLUMNS order: the event's fields and the two the intake adds, so a
-        column is named once, where the store reads its order."""
-        added = {"received_at": received_at, "source": source}
-        return cast(
-            EventRow, tuple(added[c] if c in added else getattr(self, c) for c in EVENT_COLUMNS)
-        )
+        """The row in EVENT_COLUMNS order (see intake_row)."""
+        return cast(EventRow, _EVENT_ROW(self, source, received_at))
 
 
 @dataclass(frozen=True)

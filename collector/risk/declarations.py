@@ -28,7 +28,14 @@ from pydantic import (
 )
 from sqlalchemy.engine import Connection
 
-from collector.events import FieldError, TimePolicy, parse_each, to_utc, validate_item
+from collector.events import (
+    FieldError,
+    TimePolicy,
+    intake_row,
+    parse_each,
+    to_utc,
+    validate_item,
+)
 
 _HS = re.compile(r"^[0-9]{8}([0-9]{2})?$")
 _ISO2 = re.compile(r"^[A-Z]{2}$")
@@ -58,6 +65,7 @@ DECLARATION_COLUMNS = (
     "source",
 )
 DeclarationRow = tuple[Any, ...]
+_DECLARATION_ROW = intake_row(DECLARATION_COLUMNS)
 
 # Sane ranges (inclusive) of the stated numbers, in the declaration's currency, its quantity
 # unit and kilograms: a milligram or a millionth of a yuan up to a billion tonnes or 10^15 CNY
@@ -135,10 +143,8 @@ class Declaration(BaseModel):
         return _coded(value, _UNIT, "a unit code of up to 8 letters or digits, e.g. KG or PCS")
 
     def as_row(self, source: str, received_at: datetime) -> DeclarationRow:
-        """The row in DECLARATION_COLUMNS order: the declaration's fields and the two the intake
-        adds, so a column is named once, where the store reads its order."""
-        added = {"received_at": received_at, "source": source}
-        return tuple(added[c] if c in added else getattr(self, c) for c in DECLARATION_COLUMNS)
+        """The row in DECLARATION_COLUMNS order (see collector.events.intake_row)."""
+        return _DECLARATION_ROW(self, source, received_at)
 
 
 def _text(value: str) -> str:
