@@ -28,7 +28,13 @@ from alerter.rules.inheritance import Override, check_new_override
 from alerter.rules.kinds import AnyRule, Policy, rule_json_schema
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body
-from quaywatch.http.proposals import must_be_proposed, national_only
+from quaywatch.http.proposals import (
+    ProposeBody,
+    must_be_proposed,
+    must_not_be_national,
+    national_only,
+    proposal_comment,
+)
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -227,20 +233,17 @@ def delete_override(rule_id: int, node_id: str) -> Any:
     return Response(status=204)
 
 
-class ProposeBody(BaseModel):
-    comment: str = Field("", max_length=2000)
-
-
 @bp.post("/rules/<int:rule_id>/propose")
 @allow("rules:write")
 @body(ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Propose a customs or office rule for national scope."""
-    comment = str(json_object().get("comment", ""))[:2000]
+    comment = proposal_comment()
     with app_engine().begin() as conn:
         before = editable_rule(conn, rule_id)
-        if node_path(conn, before.node_id) == (before.node_id,):
-            raise ApiError(409, "Already national", f"rule {rule_id} is already at national scope")
+        must_not_be_national(
+            node_path(conn, before.node_id) == (before.node_id,), f"rule {rule_id}"
+        )
         after = store.propose(conn, before, actor(), comment)
         return rule_json(conn, after, True)
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, request
-from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -26,7 +25,14 @@ from collector.indicators.store import NATIONAL, apply_spec
 from collector.metric_definitions import BY_CODE
 from quaywatch.audit import write_audit
 from quaywatch.errors import ApiError
-from quaywatch.http.proposals import must_be_proposed, national_only
+from quaywatch.http.openapi import body as documented
+from quaywatch.http.proposals import (
+    ProposeBody,
+    must_be_proposed,
+    must_not_be_national,
+    national_only,
+    proposal_comment,
+)
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -258,25 +264,21 @@ def _log(conn: Connection, action: str, before: Any) -> dict[str, Any]:
     return after
 
 
-class ProposeBody(BaseModel):
-    comment: str = Field("", max_length=2000)
-
-
 @bp.post("/indicators/<code>/propose")
 @allow("indicators:write")
+@documented(ProposeBody)
 def propose_indicator(code: str) -> Any:
     """Propose a customs' (or office's) indicator for national scope."""
-    body = validated(ProposeBody, json_object(422), title="Invalid body")
+    comment = proposal_comment()
     with app_engine().begin() as conn:
         before = _editable(conn, code)
-        if before.node_scope == NATIONAL:
-            raise ApiError(409, "Already national", f"indicator {code} is already national")
+        must_not_be_national(before.node_scope == NATIONAL, f"indicator {code}")
         _set(
             conn,
             code,
             "proposal_status = 'proposed', proposed_at = now(), proposed_by = :by,"
             " proposal_comment = :comment",
-            comment=body.comment,
+            comment=comment,
         )
         return _log(conn, "propose", before)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -17,7 +16,13 @@ from collector.risk import queue, rules
 from collector.risk.rules import Actor
 from quaywatch.errors import ApiError
 from quaywatch.http.openapi import body as documented
-from quaywatch.http.proposals import must_be_proposed, national_only
+from quaywatch.http.proposals import (
+    ProposeBody,
+    must_be_proposed,
+    must_not_be_national,
+    national_only,
+    proposal_comment,
+)
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -105,22 +110,16 @@ def get_rule(rule_id: int) -> Any:
     return jsonable({**rule, "editable": editable, "audit": trail})
 
 
-class ProposeBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    comment: str = Field(default="", max_length=2000)
-
-
 @rules_bp.post("/risk/rules/<int:rule_id>/propose")
 @allow("rules:write")
 @documented(ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Ask the national centre to publish this rule nationwide."""
-    comment = body(ProposeBody).comment
+    comment = proposal_comment()
     with app_engine().begin() as conn:
         before = _editable(conn, rule_id)
-        if node_path(conn, before["node_id"]) == (before["node_id"],):
-            raise ApiError(409, "Already national", f"risk rule {rule_id} is at national scope")
+        national = node_path(conn, before["node_id"]) == (before["node_id"],)
+        must_not_be_national(national, f"risk rule {rule_id}")
         if before["proposal_status"] != "none":
             raise ApiError(
                 409, "Already proposed", f"risk rule {rule_id} is {before['proposal_status']}"
