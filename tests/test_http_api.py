@@ -168,6 +168,22 @@ def test_a_declared_bound_is_checked_before_the_view(client, auth):
     assert response.json["errors"][0]["field"] == "rule_id"
 
 
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/api/v1/deliveries?channel_id=1&channel_id=2", "channel_id"),
+        ("/api/v1/alerts?node=2200&node=5300", "node"),
+        ("/api/v1/rules?limit=5&limit=500", "limit"),
+        ("/api/v1/risk/queue?min_score=0.5&min_score=", "min_score"),
+    ],
+)
+def test_an_argument_given_twice_is_a_400_naming_it_not_the_first_value(client, auth, path, name):
+    # Reading only the first of two values would act on another value than a proxy logs.
+    response = client.get(path, headers=auth)
+    assert response.status_code == 400, response.json
+    assert response.json["errors"] == [{"field": name, "reason": "must be given once"}]
+
+
 # A view reads query arguments when it calls request.args or a helper that does.
 READS_ARGS = re.compile(
     r"request\.args|\b(int_arg|float_arg|bool_arg|time_arg|filters|page_args|listing"

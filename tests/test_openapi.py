@@ -5,6 +5,7 @@ the document (status, content type, headers, body schema, auth, rejection of inv
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pytest
@@ -144,18 +145,19 @@ def _checks(case: Any) -> tuple[Any, ...]:
     """Every check, except negative_data_rejection for the "negative" cases of schemathesis 3.39
     that negate nothing the server can see: an optional body left out (``strategy |
     just(NOT_SET)``) and nothing else generated, or an integer path parameter or query argument
-    generated as a string of digits ("1" in a URL is the integer 1: ``?limit=9`` on a list), or
-    a query argument that is not sent."""
+    generated as a string of digits ("1" in a URL is the integer 1: ``?limit=9`` on a list) or as
+    a one-item list of a valid one (``[9]`` is sent as ``?limit=9``), or a query argument that is
+    not sent."""
     generated = [case.path_parameters, case.query, case.headers, case.cookies]
     omitted = case.body is NOT_SET and not any(generated)
     integers = {
-        p["name"]
+        p["name"]: p["schema"]
         for p in case.operation.definition.raw.get("parameters", [])
         if p["schema"].get("type") == "integer"
     }
     in_url = {**(case.path_parameters or {}), **(case.query or {})}
     digits = any(
-        name in integers and isinstance(value, str) and value.isdigit()
+        name in integers and _sent_as_integer(value, integers[name])
         for name, value in in_url.items()
     )
     # A query argument whose value is None or a list of Nones is not sent at all (an undeclared
@@ -165,6 +167,19 @@ def _checks(case: Any) -> tuple[Any, ...]:
     if omitted or unsent or (digits and case.data_generation_method.is_negative):
         return tuple(check for check in ALL_CHECKS if check is not negative_data_rejection)
     return ALL_CHECKS
+
+
+def _sent_as_integer(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether a negated integer argument reaches the server as a valid one: a string of digits,
+    or a one-item list (``?channel_id=0`` is how ``[0]`` is sent) of an integer within the
+    declared bounds or of digits. A list of two is sent twice, which the server refuses."""
+    if isinstance(value, list) and len(value) == 1:
+        (item,) = value
+        if isinstance(item, int) and not isinstance(item, bool):
+            low, high = schema.get("minimum", -math.inf), schema.get("maximum", math.inf)
+            return bool(low <= item <= high)
+        value = item
+    return isinstance(value, str) and value.isdigit()
 
 
 def _unsent(value: Any) -> bool:

@@ -147,7 +147,11 @@ class Param:
         return schema
 
     def check(self) -> None:
-        """400 naming the argument when its value is not of the declared type and bounds."""
+        """400 naming the argument when its value is not of the declared type and bounds, or
+        when it is given more than once: every argument is one value, and reading only the first
+        of ``?node=2200&node=5300`` would let a proxy or log see another value than we act on."""
+        if len(request.args.getlist(self.name)) > 1:
+            raise bad_arg(self.name, "must be given once")
         if self.type == "integer":
             high = None if self.maximum is None else int(self.maximum)
             int_arg(self.name, None, int(self.minimum or 0), high)
