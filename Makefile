@@ -89,8 +89,12 @@ lint: venv ## ruff and mypy
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 
-pytest: setup ## the test suite only (tests start their own throwaway cluster)
-	@$(BIN)/python -m pytest -q
+# One test worker per core, at most 4: each starts its own throwaway cluster (tests/pgtest.py),
+# and --dist loadscope keeps a module's tests, and so its module fixtures, on one worker.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n > 4 ? 4 : n )))
+
+pytest: setup ## the test suite only (tests start their own throwaway clusters)
+	@$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 test: setup lint pytest ## everything CI runs: install, lint, the whole suite
 
