@@ -14,9 +14,12 @@ same windows, interleaved with the fast path, so the ratios hold on a busy machi
 children of the forkserver, so their CPU is not visible here and the cycle reports wall time.
 A second cycle 15 minutes later finds every window unchanged and fits nothing (the steady case of
 3 cycles in 4); ``amortized_ms_per_series_per_cycle`` averages one fitting and three steady cycles.
-A third, an hour later with one more hour written, refits every series warm-started from the
-stored parameters (the national cycle of every hour). Each indicator has a champion decision (one a
-seasonal-naive baseline, the others Prophet with a conformal factor), so crossings read both.
+A third, an hour later with one more hour written, is the national cycle of every hour with
+staggered refits (``refit_hours`` 6): the series whose turn it is (about one in six) are refitted
+warm-started from their stored parameters, the others forecast from their stored fit. A fourth,
+another hour later, refits every series (``refit_hours`` 0, the cycle before staggered refits),
+side by side in the same run. Each indicator has a champion decision (one a seasonal-naive
+baseline, the others Prophet with a conformal factor), so crossings read both.
 
 Dask: ``fit_many`` on a ``LocalCluster`` of 1 and of 2 single-threaded worker processes on
 127.0.0.1 (started, warmed and then timed on the same sample), as series per second; the
@@ -40,7 +43,8 @@ from forecaster.crossings.decision import DecisionRule
 from forecaster.cycle import CycleOptions, run_cycle
 from forecaster.prophet.batch import FAST_CONFIG, _init_worker, fit_many, forecast_one
 from forecaster.prophet.executors import process_pool
-from forecaster.prophet.model import fit, predict, silence_stan_logging
+from forecaster.prophet.model import fit, predict, silence_stan_logging, warm_start_params
+from forecaster.prophet.stored_fit import fit_state
 from forecaster.series import forecastable_series, load_histories
 from quaywatch.settings import Settings
 
@@ -143,14 +147,33 @@ def fast_path(history: pd.DataFrame) -> None:
     predict(fit(history, FAST_CONFIG), 48)
 
 
+def staggered_hour(samples: list[pd.DataFrame]) -> list[tuple[Any, ...]]:
+    """``forecast_one`` arguments for the samples as an hourly cycle with 6-hour staggered refits
+    sees them: each window one hour past a stored fit, one in six refitted (warm-started), the
+    others forecast from that fit."""
+    calls = []
+    for i, history in enumerate(samples):
+        model = fit(history.iloc[:-1], FAST_CONFIG)  # the fit of an hour ago
+        params, frame = warm_start_params(model), fit_state(model)
+        calls.append((i, history, FAST_CONFIG, 48, params, frame if i % 6 else None))
+    return calls
+
+
 def side_by_side(samples: list[pd.DataFrame], rounds: int = 2) -> dict[str, float]:
-    """Wall and CPU ms per series of the default loop, our fit + predict in one process, and the
-    cycle's fitting step (``forecast_one`` on a started pool of 2 processes, 3x the sample),
-    interleaved round by round so all three see the same machine load."""
+    """Wall and CPU ms per series of the default loop, our fit + predict in one process, the
+    cycle's fitting step (``forecast_one`` on a started pool of 2 processes, 3x the sample) and
+    the same step in an hour of staggered refits (``staggered_hour``), interleaved round by round
+    so all four see the same machine load."""
     silence_stan_logging()
     default_prophet(samples[0])  # imports and first-call costs out of the timing
     fast_path(samples[0])
-    timings: dict[str, list[tuple[float, float]]] = {"default": [], "fast": [], "pool2": []}
+    hour = staggered_hour(samples) * 3
+    timings: dict[str, list[tuple[float, float]]] = {
+        "default": [],
+        "fast": [],
+        "pool2": [],
+        "pool2_staggered": [],
+    }
     with process_pool(2, "forkserver", _init_worker) as pool:
         list(pool.executor.map(forecast_one, range(2), samples[:2]))  # workers up and warm
         for _ in range(rounds):
@@ -160,6 +183,9 @@ def side_by_side(samples: list[pd.DataFrame], rounds: int = 2) -> dict[str, floa
                     many = samples * 3
                     list(pool.executor.map(forecast_one, range(len(many)), many))
                     n = len(many)
+                elif name == "pool2_staggered":
+                    list(pool.executor.map(forecast_one, *zip(*hour, strict=True)))
+                    n = len(hour)
                 else:
                     step = default_prophet if name == "default" else fast_path
                     for history in samples:
@@ -170,7 +196,7 @@ def side_by_side(samples: list[pd.DataFrame], rounds: int = 2) -> dict[str, floa
     out = {}
     for name, values in timings.items():
         out[f"{name}_wall_ms"] = round(1000 * median([w for w, _ in values]), 1)
-        if name != "pool2":  # the workers are the forkserver's children: CPU not visible
+        if not name.startswith("pool2"):  # the workers are the forkserver's children
             out[f"{name}_cpu_ms"] = round(1000 * median([c for _, c in values]), 1)
     return out
 
@@ -215,6 +241,10 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
         with engine.begin() as conn:  # the next hour arrives: every window moves by one
             write_hours(conn, ids, NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS), 672, 1)
         hourly = run_cycle(engine, settings, NOW + timedelta(hours=1), options=options)
+        with engine.begin() as conn:  # and the next: every series refitted, as before staggering
+            write_hours(conn, ids, NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS), 673, 1)
+        every = CycleOptions(workers=2, refit_hours=0)
+        refit_all = run_cycle(engine, settings, NOW + timedelta(hours=2), options=every)
         lot_s, lot_store_s, lots = _lot_step(engine)
         with engine.connect() as conn:
             since = NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS)
@@ -239,6 +269,9 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
         "steady_reused": warm.series_reused,
         "hourly_cycle_s": round(hourly.seconds, 1),
         "hourly_series_ok": hourly.series_ok,
+        "hourly_refreshed": hourly.series_refreshed,
+        "hourly_refit_all_cycle_s": round(refit_all.seconds, 1),
+        "hourly_refit_all_series_ok": refit_all.series_ok,
         "hourly_crossings": hourly.crossings,
         "hourly_ms_per_series": round(hourly_ms, 1),
         "national_cycle_target_s": 30,
@@ -249,6 +282,10 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
         "speedup_cpu_vs_default": round(ratios["default_cpu_ms"] / ratios["fast_cpu_ms"], 2),
         "speedup_wall_seq_vs_default": round(ratios["default_wall_ms"] / ratios["fast_wall_ms"], 2),
         "speedup_pool2_vs_default": round(ratios["default_wall_ms"] / ratios["pool2_wall_ms"], 2),
+        "speedup_pool2_staggered_vs_default": round(
+            ratios["default_wall_ms"] / ratios["pool2_staggered_wall_ms"], 2
+        ),
+        "speedup_hourly_vs_refit_all": round(refit_all.seconds / hourly.seconds, 2),
         "amortized_ms_per_series_per_cycle": round(
             1000 * (cold.seconds + 3 * warm.seconds) / 4 / max(cold.series_ok, 1), 1
         ),

@@ -40,7 +40,9 @@ def forecast_run(
     """Run one forecast cycle now (what the scheduler does every 15 minutes)."""
     from forecaster.cycle import CycleOptions, run_cycle
 
-    options = CycleOptions(scheduler=ctx.settings.dask_scheduler)
+    options = CycleOptions(
+        scheduler=ctx.settings.dask_scheduler, refit_hours=ctx.settings.forecast_refit_hours
+    )
     if workers:
         options = dataclasses.replace(options, workers=workers)
     summary = run_cycle(

@@ -6,8 +6,11 @@ Steps (one replica at a time, under the ``forecaster.cycle`` advisory lock):
 2. stream each series' window from ``metric_hourly`` (``series``); a window identical to the
    one the stored model saw (``data_hash``) is *reused*: its forecast stands, so the three
    cycles inside each hour cost no fits (fit less often, predict from what is stored);
-3. fit and predict the rest on a process pool (``prophet.batch.fit_many``), warm-started from the
-   stored parameters; a failing series is recorded in ``forecast_failure`` and skipped;
+3. forecast the rest on a process pool (``prophet.batch.fit_many``): a series whose fit is
+   under ``refit_hours`` old is *refreshed*, forecast from that fit without optimising
+   (``prophet.stored_fit``; refits are staggered, about one series in ``refit_hours`` an hour),
+   the others are fitted, warm-started from the stored parameters; a failing series is
+   recorded in ``forecast_failure`` and skipped;
 4. for each threshold a rule watches (``targets``), the first crossing under the indicator's
    decision rule, with lead and calibrated probability (``decision``), read from Prophet,
    from the series' own value one season back where the indicator's champion is a
@@ -27,6 +30,7 @@ import time
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -38,6 +42,7 @@ from forecaster.crossings.champion_forecasts import warning_forecasts
 from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
+from forecaster.prophet.stored_fit import refit_due
 from forecaster.series import (
     SeriesKey,
     data_hash,
@@ -67,6 +72,9 @@ class CycleOptions:
     max_horizon_hours: int = 168  # a forecast rule may ask for more, up to a week
     workers: int = field(default_factory=default_workers)
     config: ProphetConfig = FAST_CONFIG
+    # A changed window is refitted at most this many hours apart (staggered over the series);
+    # in between its forecast comes from its stored fit (prophet.stored_fit). 0: every time.
+    refit_hours: int = 6
     dwell_days: int = 28
     forecast_retention_days: int = 3
     prediction_retention_days: int = 3  # ~1M lot rows a day at national scale
@@ -91,6 +99,7 @@ class CycleSummary:
     series_total: int = 0
     series_ok: int = 0
     series_reused: int = 0
+    series_refreshed: int = 0
     series_skipped: int = 0
     series_failed: int = 0
     crossings: int = 0
@@ -100,7 +109,8 @@ class CycleSummary:
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
-        names = "series_total series_ok series_reused series_skipped series_failed"
+        names = "series_total series_ok series_reused series_refreshed series_skipped"
+        names += " series_failed"
         return {n: getattr(self, n) for n in (*names.split(), "crossings", "lots_scored")}
 
 
@@ -119,6 +129,8 @@ class _Work:
     windows: dict[int, tuple[str, int]] = field(default_factory=dict)  # data hash, points
     congestion_history: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
     reused: list[int] = field(default_factory=list)
+    refresh: dict[Hashable, dict[str, Any]] = field(default_factory=dict)  # sid: its fit_state
+    refit_hours: int = 0
 
 
 def run_cycle(
@@ -132,7 +144,9 @@ def run_cycle(
 ) -> CycleSummary:
     """Run one cycle at ``now`` (default: the current time) for the given node ids and
     indicator codes (default: all). Returns its summary; never raises for one bad series."""
-    opts = options or CycleOptions(scheduler=settings.dask_scheduler)
+    opts = options or CycleOptions(
+        scheduler=settings.dask_scheduler, refit_hours=settings.forecast_refit_hours
+    )
     began = time.perf_counter()
     now = now or datetime.now(UTC)
     with engine.connect() as lock_conn, lock_conn.begin():
@@ -176,6 +190,7 @@ def _locked_cycle(
         {k.series_id: k for k in keys},
         stored,
         opts.fingerprint(horizon),
+        refit_hours=opts.refit_hours,
     )
     summary = CycleSummary(run_id, series_total=len(keys))
     with engine.connect() as reader:
@@ -185,6 +200,7 @@ def _locked_cycle(
             opts.workers,
             horizon_hours=horizon,
             warm_starts={s: m.warm_start for s, m in stored.items() if m.warm_start},
+            stored_fits=work.refresh,
             scheduler=opts.scheduler,
             stall_timeout_s=opts.stall_timeout_s if opts.scheduler else None,
         )
@@ -235,6 +251,10 @@ def _to_fit(reader: Connection, work: _Work) -> Iterator[tuple[Hashable, pd.Data
         if previous is not None and previous.data_hash == digest:
             work.reused.append(key.series_id)
             continue
+        if previous is not None and previous.fit_state and previous.warm_start:
+            origin = work.origins[key.series_id].to_pydatetime()
+            if not refit_due(key.series_id, previous.history_end, origin, work.refit_hours):
+                work.refresh[key.series_id] = previous.fit_state
         yield key.series_id, history
 
 
@@ -250,7 +270,7 @@ def _save_fits(
     is widened by its indicator's conformal factor here, once: reused forecasts were stored
     widened already."""
     forecasts: dict[int, pd.DataFrame] = {}
-    states = []
+    states, refreshed = [], []
     for sid, result in results.items():
         assert isinstance(sid, int)
         if result.forecast is None:
@@ -261,9 +281,14 @@ def _save_fits(
         factor = decisions.get(key.indicator_code, DEFAULT_RULE).conformal_factor
         fc = result.forecast.assign(ds=to_utc(result.forecast["ds"], key.timezone))
         forecasts[sid] = widen(fc, factor)
-        states.append(_state(sid, run_id, work, result))
+        if result.refreshed:
+            refreshed.append((sid, work.windows[sid][0]))
+        else:
+            states.append(_state(sid, run_id, work, result))
     store.save_forecasts(conn, run_id, forecasts.items())
     store.save_models(conn, states)
+    store.save_refreshed(conn, run_id, refreshed)
+    summary.series_refreshed = len(refreshed)
     store.save_failures(conn, run_id, summary.failures)
     summary.series_ok = len(forecasts)
     summary.series_skipped = sum(1 for f in summary.failures if f[1] == "skipped")
@@ -282,6 +307,7 @@ def _state(sid: int, run_id: int, work: _Work, result: SeriesResult) -> store.Mo
         digest,
         result.seconds,
         result.warm_start or {},
+        result.fit_state,
     )
 
 

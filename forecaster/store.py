@@ -45,13 +45,19 @@ class ModelState:
     data_hash: str
     fit_seconds: float
     warm_start: dict[str, Any]
+    fit_state: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class StoredModel:
+    """A series' stored model: its latest forecast's run and window hash, and its last fit:
+    parameters (None for a format this build cannot read), frame and history end."""
+
     run_id: int
     data_hash: str
     warm_start: dict[str, Any] | None
+    fit_state: dict[str, Any] | None = None
+    history_end: datetime | None = None
 
 
 def _driver(conn: Connection) -> psycopg.Connection[Any]:
@@ -101,7 +107,8 @@ def finish_run(
 ) -> None:
     """Record the end of a run; ``counts`` keys are forecast_run's count columns."""
     columns = (
-        "series_total series_ok series_reused series_skipped series_failed crossings lots_scored"
+        "series_total series_ok series_reused series_refreshed series_skipped series_failed"
+        " crossings lots_scored"
     ).split()
     assignments = ", ".join(f"{c} = :{c}" for c in columns)
     params = {c: int(counts.get(c, 0)) for c in columns}
@@ -139,28 +146,45 @@ def save_models(conn: Connection, states: Sequence[ModelState]) -> None:
     conn.execute(
         text(
             "INSERT INTO forecast_model (series_id, run_id, format_version, fitted_at,"
-            " history_end, n_points, data_hash, fit_seconds, warm_start)"
+            " history_end, n_points, data_hash, fit_seconds, warm_start, fit_state)"
             " VALUES (:series_id, :run_id, :version, :fitted_at, :history_end, :n_points,"
-            " :data_hash, :fit_seconds, CAST(:warm_start AS jsonb))"
+            " :data_hash, :fit_seconds, CAST(:warm_start AS jsonb), CAST(:fit_state AS jsonb))"
             " ON CONFLICT (series_id) DO UPDATE SET run_id = EXCLUDED.run_id,"
             " format_version = EXCLUDED.format_version, fitted_at = EXCLUDED.fitted_at,"
             " history_end = EXCLUDED.history_end, n_points = EXCLUDED.n_points,"
             " data_hash = EXCLUDED.data_hash, fit_seconds = EXCLUDED.fit_seconds,"
-            " warm_start = EXCLUDED.warm_start"
+            " warm_start = EXCLUDED.warm_start, fit_state = EXCLUDED.fit_state"
         ),
         [
             {
-                **{k: v for k, v in vars(s).items() if k != "warm_start"},
+                **{k: v for k, v in vars(s).items() if k not in ("warm_start", "fit_state")},
                 "version": WARM_START_FORMAT,
                 "warm_start": json.dumps(s.warm_start),
+                "fit_state": None if s.fit_state is None else json.dumps(s.fit_state),
             }
             for s in states
         ],
     )
 
 
+_REFRESHED = text(
+    "UPDATE forecast_model SET run_id = :run_id, data_hash = :data_hash"
+    " WHERE series_id = :series_id"
+)
+
+
+def save_refreshed(conn: Connection, run_id: int, windows: Sequence[tuple[int, str]]) -> None:
+    """Point ``(series_id, data_hash)`` rows, forecast from their stored fit in ``run_id``, at
+    that run's forecast; the fit itself (parameters, frame, history end) stays as stored."""
+    if windows:
+        conn.execute(
+            _REFRESHED, [{"series_id": s, "run_id": run_id, "data_hash": h} for s, h in windows]
+        )
+
+
 _STORED_MODELS = text(
-    "SELECT series_id, run_id, data_hash, format_version, warm_start FROM forecast_model"
+    "SELECT series_id, run_id, data_hash, format_version, warm_start, fit_state, history_end"
+    " FROM forecast_model"
     " WHERE series_id = ANY (CAST(:ids AS int[]))"
 )
 _LATEST_FORECASTS = text(
@@ -172,10 +196,13 @@ _LATEST_FORECASTS = text(
 def stored_models(conn: Connection, series_ids: Sequence[int]) -> dict[int, StoredModel]:
     """Model state per series; ``warm_start`` is None for a format this build cannot read."""
     rows = conn.execute(_STORED_MODELS, {"ids": list(series_ids)}).all()
-    return {
-        sid: StoredModel(run_id, digest, params if version == WARM_START_FORMAT else None)
-        for sid, run_id, digest, version, params in rows
-    }
+    models = {}
+    for sid, run_id, digest, version, params, frame, end in rows:
+        readable = version == WARM_START_FORMAT
+        models[sid] = StoredModel(
+            run_id, digest, params if readable else None, frame if readable else None, end
+        )
+    return models
 
 
 def latest_forecasts(conn: Connection, series_ids: Sequence[int]) -> dict[int, pd.DataFrame]:

@@ -61,6 +61,13 @@ def _positive_int(raw: str) -> int:
     return number
 
 
+def _whole_number(raw: str) -> int:
+    number = int(raw)
+    if number < 0:
+        raise ValueError("must be a whole number, 0 or more")
+    return number
+
+
 def _positive_float(raw: str) -> float:
     number = float(raw)
     if number <= 0:
@@ -259,6 +266,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Dask scheduler address for forecast cycles; empty runs them in local processes.",
     ),
     Setting(
+        "QUAYWATCH_FORECAST_REFIT_HOURS",
+        "forecast_refit_hours",
+        _whole_number,
+        "6",
+        "Hours at most between two fits of a series; in between, forecasts come from its stored"
+        " fit. 0 refits every changed window.",
+    ),
+    Setting(
         "QUAYWATCH_SIM_SCALE",
         "sim_scale",
         _positive_float,
@@ -294,6 +309,7 @@ class Settings:
     secret_keys: Secret = field(default_factory=lambda: Secret(""))
     retry_budget_s: float = 3600.0
     dask_scheduler: str = ""
+    forecast_refit_hours: int = 6
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -59,6 +59,7 @@ from forecaster.prophet.model import (
     silence_stan_logging,
     warm_start_params,
 )
+from forecaster.prophet.stored_fit import StaleFit, fit_state, refreshed
 
 FAST_CONFIG = ProphetConfig(uncertainty_samples=0)
 """The speed-path settings (the ``ProphetConfig`` defaults, spelled out)."""
@@ -74,6 +75,9 @@ class SeriesResult:
     :param skipped: ``ForecastSkipped.reason`` (too little data): expected, not a failure.
     :param error: ``"ExceptionType: message"`` for anything else.
     :param seconds: wall time of fit + predict in the worker.
+    :param fit_state: the new fit's frame (``stored_fit.fit_state``) to store with
+        ``warm_start``; None when the forecast came from the stored fit.
+    :param refreshed: the forecast came from the stored fit, without optimising.
     """
 
     key: Hashable
@@ -82,6 +86,8 @@ class SeriesResult:
     skipped: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    fit_state: dict[str, Any] | None = None
+    refreshed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -94,19 +100,30 @@ def forecast_one(
     cfg: ProphetConfig = FAST_CONFIG,
     horizon_hours: int = 48,
     warm_start: dict[str, Any] | None = None,
+    stored_fit: dict[str, Any] | None = None,
 ) -> SeriesResult:
-    """Fit + predict one series; never raises (the exception becomes ``error``)."""
+    """Fit + predict one series; never raises (the exception becomes ``error``). With
+    ``stored_fit`` (the ``fit_state`` stored with ``warm_start``) the forecast comes from that
+    fit on this window (``stored_fit.refreshed``), unless the fit no longer describes it."""
     start = time.perf_counter()
     try:
+        if stored_fit is not None and warm_start:
+            try:
+                model = refreshed(history, cfg, warm_start, stored_fit)
+                forecast = predict(model, horizon_hours)
+                seconds = time.perf_counter() - start
+                return SeriesResult(key, forecast, warm_start, seconds=seconds, refreshed=True)
+            except StaleFit:
+                pass  # fitted below, as without a stored fit
         model = fit(history, cfg, warm_start)
         forecast = predict(model, horizon_hours)
-        params = warm_start_params(model)
+        params, state = warm_start_params(model), fit_state(model)
     except ForecastSkipped as exc:
         return SeriesResult(key, skipped=exc.reason, seconds=time.perf_counter() - start)
     except Exception as exc:  # any failure of one series is recorded, not raised
         error = f"{type(exc).__name__}: {exc}"
         return SeriesResult(key, error=error, seconds=time.perf_counter() - start)
-    return SeriesResult(key, forecast, params, seconds=time.perf_counter() - start)
+    return SeriesResult(key, forecast, params, seconds=time.perf_counter() - start, fit_state=state)
 
 
 def _init_worker() -> None:
@@ -121,6 +138,7 @@ def fit_many(
     *,
     horizon_hours: int = 48,
     warm_starts: Mapping[Hashable, dict[str, Any]] | None = None,
+    stored_fits: Mapping[Hashable, dict[str, Any]] | None = None,
     max_in_flight: int | None = None,
     start_method: str = "forkserver",
     scheduler: str = "",
@@ -141,17 +159,24 @@ def fit_many(
     elsewhere, or recorded one by one as ``KilledWorker`` errors. ``stall_timeout_s``: when no
     series finishes for that long (a cluster without workers), every unfinished series is
     recorded as a ``TimeoutError`` and the rest are not run. Keys must be unique.
+    ``stored_fits``: the keys to forecast from their stored fit rather than fit again
+    (``forecast_one``), each with its ``fit_state``; their ``warm_starts`` are the fit's.
     """
+    # Not ``or {}``: the cycle fills its (empty) stored_fits while ``series`` is consumed.
     warm = warm_starts or {}
+    fits = {} if stored_fits is None else stored_fits
     if workers <= 1 and not scheduler:
         silence_stan_logging()
-        return {k: forecast_one(k, df, cfg, horizon_hours, warm.get(k)) for k, df in series}
+        return {
+            k: forecast_one(k, df, cfg, horizon_hours, warm.get(k), fits.get(k)) for k, df in series
+        }
     with open_pool(
         workers, scheduler=scheduler, start_method=start_method, initializer=_init_worker
     ) as pool:
         batch = _Batch(pool, max_in_flight or 4 * pool.slots, stall_timeout_s)
         for key, history in series:
-            batch.add(key, forecast_one, key, history, cfg, horizon_hours, warm.get(key))
+            args = (key, history, cfg, horizon_hours, warm.get(key), fits.get(key))
+            batch.add(key, forecast_one, *args)
         return batch.finish()
 
 

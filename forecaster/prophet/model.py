@@ -143,7 +143,7 @@ def _quiet_fds() -> Iterator[None]:
             os.close(fd)
 
 
-def _clean(history: pd.DataFrame, cfg: ProphetConfig) -> pd.DataFrame:
+def clean(history: pd.DataFrame, cfg: ProphetConfig) -> pd.DataFrame:
     """Sorted, de-duplicated rows with a finite ``y``; late rows for an existing ds win."""
     if not {"ds", "y"} <= set(history.columns):
         raise ValueError("history needs columns 'ds' and 'y'")
@@ -159,6 +159,26 @@ def _clean(history: pd.DataFrame, cfg: ProphetConfig) -> pd.DataFrame:
     return df
 
 
+def new_prophet(cfg: ProphetConfig, df: pd.DataFrame, **options: Any) -> Any:
+    """An unfitted Prophet with ``cfg``'s settings and the holidays overlapping ``df``;
+    ``options`` are more constructor arguments (``changepoints`` for a stored fit)."""
+    silence_stan_logging()
+    return fast_prophet()(
+        changepoint_prior_scale=cfg.changepoint_prior_scale,
+        changepoint_range=cfg.changepoint_range,
+        n_changepoints=cfg.n_changepoints,
+        seasonality_mode=cfg.seasonality_mode,
+        daily_seasonality=cfg.daily_seasonality,
+        weekly_seasonality=cfg.weekly_seasonality,
+        yearly_seasonality=cfg.yearly_seasonality,
+        holidays=holidays_overlapping(df["ds"]) if cfg.holidays else None,
+        holidays_prior_scale=cfg.holidays_prior_scale,
+        interval_width=cfg.interval_width,
+        uncertainty_samples=cfg.uncertainty_samples,
+        **options,
+    )
+
+
 def fit(
     history: pd.DataFrame,
     cfg: ProphetConfig | None = None,
@@ -172,21 +192,8 @@ def fit(
     fewer than ``cfg.min_history_points`` rows remain, ``ValueError`` on a malformed frame.
     """
     cfg = cfg or ProphetConfig()
-    df = _clean(history, cfg)
-    silence_stan_logging()
-    model = fast_prophet()(
-        changepoint_prior_scale=cfg.changepoint_prior_scale,
-        changepoint_range=cfg.changepoint_range,
-        n_changepoints=cfg.n_changepoints,
-        seasonality_mode=cfg.seasonality_mode,
-        daily_seasonality=cfg.daily_seasonality,
-        weekly_seasonality=cfg.weekly_seasonality,
-        yearly_seasonality=cfg.yearly_seasonality,
-        holidays=holidays_overlapping(df["ds"]) if cfg.holidays else None,
-        holidays_prior_scale=cfg.holidays_prior_scale,
-        interval_width=cfg.interval_width,
-        uncertainty_samples=cfg.uncertainty_samples,
-    )
+    df = clean(history, cfg)
+    model = new_prophet(cfg, df)
     model.stan_backend = fast_backend()  # same Stan model, faster input files (speedups)
     kwargs = {}
     if warm_start:  # prophet's sanitize_custom_inits compares .shape, so arrays, not lists

@@ -119,6 +119,50 @@ def test_an_unchanged_window_is_not_refitted_but_its_crossings_are_renewed(
     assert [r[0] for r in crossing_runs] == [first.run_id, second.run_id]
 
 
+def test_a_changed_window_is_forecast_from_its_stored_fit_until_its_refit_hour(
+    engine, settings, write_hourly
+):
+    n = 14 * 24
+    sids = [
+        write_hourly(site, "lots_on_site", 10 + daily(n, 2, seed), END)
+        for seed, site in enumerate((QIANWAN, YANGSHAN, "2301-LONGTAN"))
+    ]
+    first = run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    for sid, site in zip(sids, (QIANWAN, YANGSHAN, "2301-LONGTAN"), strict=True):
+        assert write_hourly(site, "lots_on_site", [14.0], END + pd.Timedelta(hours=1)) == sid
+    later = (NOW + pd.Timedelta(hours=1)).to_pydatetime()
+    second = run_cycle(engine, settings, later, options=OPTIONS)
+    # The newest hour is END; a series refits in the hour of its turn (series_id % 6).
+    turn = int(END.timestamp() // 3600) % 6
+    refitted = {sid for sid in sids if sid % 6 == turn}
+    assert (second.series_ok, second.series_refreshed) == (3, 3 - len(refitted))
+    models = rows(engine, "SELECT series_id, run_id, fitted_at FROM forecast_model")
+    for sid, run_id, fitted_at in models:
+        assert run_id == second.run_id  # every latest forecast is the second run's
+        fit_run = later if sid in refitted else NOW.to_pydatetime()
+        assert fitted_at == fit_run  # a refreshed series keeps its fit
+    starts = rows(
+        engine, "SELECT min(ds) FROM forecast WHERE run_id = :r GROUP BY series_id", r=second.run_id
+    )
+    assert [s[0] for s in starts] == [END + pd.Timedelta(hours=1)] * 3
+    assert first.series_refreshed == 0
+
+
+def test_with_refits_every_time_every_changed_window_is_fitted(engine, settings, write_hourly):
+    n = 14 * 24
+    write_hourly(QIANWAN, "lots_on_site", 10 + daily(n, 2), END)
+    every_time = CycleOptions(workers=1, refit_hours=0)
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=every_time)
+    write_hourly(QIANWAN, "lots_on_site", [14.0], END + pd.Timedelta(hours=1))
+    later = (NOW + pd.Timedelta(hours=1)).to_pydatetime()
+    second = run_cycle(engine, settings, later, options=every_time)
+    assert (second.series_ok, second.series_refreshed) == (1, 0)
+    (run,) = rows(
+        engine, "SELECT series_refreshed FROM forecast_run WHERE run_id = :r", r=second.run_id
+    )
+    assert run[0] == 0
+
+
 def test_every_held_hazardous_lot_gets_a_breach_prediction(engine, settings, write_lot):
     rng = np.random.default_rng(3)
     for i, dwell in enumerate(rng.uniform(20, 160, 40).round(2)):

@@ -39,17 +39,32 @@ def test_the_latest_run_per_series_is_the_one_its_model_points_to(engine):
         latest = store.latest_forecasts(conn, [sid])[sid]
         stored = store.stored_models(conn, [sid])[sid]
     assert latest["yhat"].tolist() == [float(runs[1])] * 3
-    assert stored == store.StoredModel(runs[1], "abc", {"k": 0.1})
+    assert stored == store.StoredModel(runs[1], "abc", {"k": 0.1}, None, NOW)
+
+
+def test_a_refreshed_forecast_moves_the_pointer_and_the_hash_but_keeps_the_fit(engine):
+    frame = {"format": 1, "start": "2026-03-13T10:00:00"}
+    with engine.begin() as conn:
+        sid = series_id(conn)
+        runs = [store.start_run(conn, NOW + timedelta(hours=h), {}) for h in (0, 1)]
+        state = store.ModelState(sid, runs[0], NOW, NOW, 672, "abc", 0.1, {"k": 0.1}, frame)
+        store.save_models(conn, [state])
+        store.save_forecasts(conn, runs[1], [(sid, forecast_rows(NOW + timedelta(hours=1)))])
+        store.save_refreshed(conn, runs[1], [(sid, "def")])
+        stored = store.stored_models(conn, [sid])[sid]
+        (fitted_at,) = conn.execute(text("SELECT fitted_at FROM forecast_model")).one()
+    assert stored == store.StoredModel(runs[1], "def", {"k": 0.1}, frame, NOW)
+    assert fitted_at == NOW
 
 
 def test_warm_start_parameters_of_an_unknown_format_are_not_used(engine):
     with engine.begin() as conn:
         sid = series_id(conn)
-        state = store.ModelState(sid, 1, NOW, NOW, 10, "h", 0.1, {"k": 0.1})
+        state = store.ModelState(sid, 1, NOW, NOW, 10, "h", 0.1, {"k": 0.1}, {"format": 1})
         store.save_models(conn, [state])
         conn.execute(text("UPDATE forecast_model SET format_version = 99"))
         stored = store.stored_models(conn, [sid])[sid]
-    assert stored.warm_start is None and stored.data_hash == "h"
+    assert stored.warm_start is None and stored.fit_state is None and stored.data_hash == "h"
 
 
 def test_prune_counts_ages_from_the_cycle_time(engine):
