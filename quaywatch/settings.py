@@ -54,31 +54,27 @@ def _log_format(raw: str) -> str:
     return raw.strip().lower()
 
 
-def _positive_int(raw: str) -> int:
-    number = int(raw)
-    if number <= 0:
-        raise ValueError("must be a positive whole number")
-    return number
+def _whole(reason: str, low: int, high: int | None = None) -> Callable[[str], int]:
+    """A parser of whole numbers from ``low`` (to ``high``), refusing others with ``reason``."""
+
+    def parse(raw: str) -> int:
+        number = int(raw)
+        if number < low or (high is not None and number > high):
+            raise ValueError(reason)
+        return number
+
+    return parse
 
 
-def _whole_number(raw: str) -> int:
-    number = int(raw)
-    if number < 0:
-        raise ValueError("must be a whole number, 0 or more")
-    return number
+_positive_int = _whole("must be a positive whole number", 1)
+_whole_number = _whole("must be a whole number, 0 or more", 0)
+_port = _whole("must be a port number from 0 to 65535", 0, 65535)
 
 
 def _positive_float(raw: str) -> float:
     number = float(raw)
     if number <= 0:
         raise ValueError("must be a positive number")
-    return number
-
-
-def _port(raw: str) -> int:
-    number = int(raw)
-    if not 0 <= number <= 65535:
-        raise ValueError("must be a port number from 0 to 65535")
     return number
 
 

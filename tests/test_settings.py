@@ -25,6 +25,8 @@ def test_a_missing_database_url_names_the_variable():
         ("QUAYWATCH_ALLOW_PRIVATE_URLS", "maybe", "use true or false"),
         ("QUAYWATCH_API_PORT", "70000", "port number"),
         ("QUAYWATCH_METRICS_INTERVAL_S", "0", "positive"),
+        ("QUAYWATCH_FORECAST_REFIT_HOURS", "-1", "0 or more"),
+        ("QUAYWATCH_FORECAST_REFIT_HOURS", "2.5", "invalid literal"),
         ("QUAYWATCH_NAIVE_TIMEZONE", "Mars/Olympus", "unknown time zone"),
         ("DATABASE_URL", "mysql://x", "postgresql://"),
     ],
@@ -34,6 +36,12 @@ def test_an_invalid_value_is_refused_naming_the_variable_and_reason(name, value,
     with pytest.raises(SettingsError) as raised:
         load_settings(env)
     assert name in str(raised.value) and reason in str(raised.value)
+
+
+def test_refits_every_time_are_a_valid_choice():
+    assert load_settings({"DATABASE_URL": URL}).forecast_refit_hours == 6
+    settings = load_settings({"DATABASE_URL": URL, "QUAYWATCH_FORECAST_REFIT_HOURS": "0"})
+    assert settings.forecast_refit_hours == 0
 
 
 def test_a_secret_can_come_from_a_file_and_is_never_shown(tmp_path):

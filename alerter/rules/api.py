@@ -27,14 +27,8 @@ from alerter.rules.effective import effective_rules
 from alerter.rules.inheritance import Override, check_new_override
 from alerter.rules.kinds import AnyRule, Policy, rule_json_schema
 from quaywatch.errors import ApiError
+from quaywatch.http import proposals
 from quaywatch.http.openapi import body
-from quaywatch.http.proposals import (
-    ProposeBody,
-    must_be_proposed,
-    must_not_be_national,
-    national_only,
-    proposal_comment,
-)
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -235,13 +229,13 @@ def delete_override(rule_id: int, node_id: str) -> Any:
 
 @bp.post("/rules/<int:rule_id>/propose")
 @allow("rules:write")
-@body(ProposeBody)
+@body(proposals.ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Propose a customs or office rule for national scope."""
-    comment = proposal_comment()
+    comment = proposals.proposal_comment()
     with app_engine().begin() as conn:
         before = editable_rule(conn, rule_id)
-        must_not_be_national(
+        proposals.must_not_be_national(
             node_path(conn, before.node_id) == (before.node_id,), f"rule {rule_id}"
         )
         after = store.propose(conn, before, actor(), comment)
@@ -258,12 +252,12 @@ class PublishBody(BaseModel):
 @body(PublishBody)
 def publish_rule(rule_id: int) -> Any:
     """Publish a proposed rule nationwide (national admins only)."""
-    national_only("rules nationwide")
+    proposals.national_only("rules nationwide")
     caller = principal()
     body = validated(PublishBody, json_object(), title="Invalid body")
     with app_engine().begin() as conn:
         before = editable_rule(conn, rule_id)
-        must_be_proposed(before.proposal_status, f"rule {rule_id}")
+        proposals.must_be_proposed(before.proposal_status, f"rule {rule_id}")
         spec = {**before.spec, "node_id": caller.node_id}
         if body.override_policy:
             spec["override_policy"] = body.override_policy

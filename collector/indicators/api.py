@@ -25,14 +25,8 @@ from collector.indicators.store import NATIONAL, apply_spec
 from collector.metric_definitions import BY_CODE
 from quaywatch.audit import write_audit
 from quaywatch.errors import ApiError
+from quaywatch.http import proposals
 from quaywatch.http.openapi import body as documented
-from quaywatch.http.proposals import (
-    ProposeBody,
-    must_be_proposed,
-    must_not_be_national,
-    national_only,
-    proposal_comment,
-)
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -266,13 +260,13 @@ def _log(conn: Connection, action: str, before: Any) -> dict[str, Any]:
 
 @bp.post("/indicators/<code>/propose")
 @allow("indicators:write")
-@documented(ProposeBody)
+@documented(proposals.ProposeBody)
 def propose_indicator(code: str) -> Any:
     """Propose a customs' (or office's) indicator for national scope."""
-    comment = proposal_comment()
+    comment = proposals.proposal_comment()
     with app_engine().begin() as conn:
         before = _editable(conn, code)
-        must_not_be_national(before.node_scope == NATIONAL, f"indicator {code}")
+        proposals.must_not_be_national(before.node_scope == NATIONAL, f"indicator {code}")
         _set(
             conn,
             code,
@@ -287,10 +281,10 @@ def propose_indicator(code: str) -> Any:
 @allow("indicators:write")
 def publish_indicator(code: str) -> Any:
     """Publish a proposed indicator nationwide (a national admin only): a new version at CN."""
-    national_only("indicators")
+    proposals.national_only("indicators")
     with app_engine().begin() as conn:
         before = _editable(conn, code)
-        must_be_proposed(before.proposal_status, f"indicator {code}")
+        proposals.must_be_proposed(before.proposal_status, f"indicator {code}")
         apply_spec(conn, _spec(before.spec), NATIONAL, principal().name)
         _set(
             conn,

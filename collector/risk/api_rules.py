@@ -15,14 +15,8 @@ from sqlalchemy.engine import Connection
 from collector.risk import queue, rules
 from collector.risk.rules import Actor
 from quaywatch.errors import ApiError
+from quaywatch.http import proposals
 from quaywatch.http.openapi import body as documented
-from quaywatch.http.proposals import (
-    ProposeBody,
-    must_be_proposed,
-    must_not_be_national,
-    national_only,
-    proposal_comment,
-)
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -112,14 +106,14 @@ def get_rule(rule_id: int) -> Any:
 
 @rules_bp.post("/risk/rules/<int:rule_id>/propose")
 @allow("rules:write")
-@documented(ProposeBody)
+@documented(proposals.ProposeBody)
 def propose_rule(rule_id: int) -> Any:
     """Ask the national centre to publish this rule nationwide."""
-    comment = proposal_comment()
+    comment = proposals.proposal_comment()
     with app_engine().begin() as conn:
         before = _editable(conn, rule_id)
         national = node_path(conn, before["node_id"]) == (before["node_id"],)
-        must_not_be_national(national, f"risk rule {rule_id}")
+        proposals.must_not_be_national(national, f"risk rule {rule_id}")
         if before["proposal_status"] != "none":
             raise ApiError(
                 409, "Already proposed", f"risk rule {rule_id} is {before['proposal_status']}"
@@ -132,10 +126,10 @@ def propose_rule(rule_id: int) -> Any:
 @allow("rules:publish")
 def publish_rule(rule_id: int) -> Any:
     """Publish a proposed rule at national scope ("one discovery, nationwide warning")."""
-    national_only("risk rules")
+    proposals.national_only("risk rules")
     with app_engine().begin() as conn:
         before = _editable(conn, rule_id)
-        must_be_proposed(before["proposal_status"], f"risk rule {rule_id}")
+        proposals.must_be_proposed(before["proposal_status"], f"risk rule {rule_id}")
         root = visible_node(conn, None)
         after = rules.publish(conn, before, actor(), root)
     return jsonable(after)
