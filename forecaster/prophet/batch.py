@@ -59,7 +59,7 @@ from forecaster.prophet.model import (
     silence_stan_logging,
     warm_start_params,
 )
-from forecaster.prophet.stored_fit import StaleFit, fit_state, refreshed
+from forecaster.prophet.stored_fit import fit_state, refreshed
 
 FAST_CONFIG = ProphetConfig(uncertainty_samples=0)
 """The speed-path settings (the ``ProphetConfig`` defaults, spelled out)."""
@@ -113,8 +113,8 @@ def forecast_one(
                 forecast = predict(model, horizon_hours)
                 seconds = time.perf_counter() - start
                 return SeriesResult(key, forecast, warm_start, seconds=seconds, refreshed=True)
-            except StaleFit:
-                pass  # fitted below, as without a stored fit
+            except Exception:  # StaleFit, or a damaged stored frame: fitted below instead
+                pass
         model = fit(history, cfg, warm_start)
         forecast = predict(model, horizon_hours)
         params, state = warm_start_params(model), fit_state(model)

@@ -132,6 +132,20 @@ def test_forecast_one_fits_when_the_stored_fit_is_stale(series, stored):
     assert stale.fit_state["start"] == window["ds"].iloc[0].isoformat()
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda state: {k: v for k, v in state.items() if k != "y_scale"},
+        lambda state: {**state, "changepoints": "not a list"},
+        lambda state: {**state, "t_scale_s": None},
+    ],
+)
+def test_a_damaged_stored_fit_is_fitted_not_failed(series, stored, damage):
+    _, params, state = stored
+    result = forecast_one("s", later(series, 5), FAST_CONFIG, 48, params, damage(state))
+    assert result.ok and not result.refreshed and result.fit_state is not None
+
+
 def test_without_a_stored_fit_or_with_refits_every_time_a_refit_is_due():
     origin = datetime(2026, 4, 10, 10, tzinfo=UTC)
     assert refit_due(7, None, origin, 6)
