@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Connection
 
 from alerter.rules import reads, store
 from alerter.rules.access import (
@@ -227,19 +228,15 @@ def delete_override(rule_id: int, node_id: str) -> Any:
     return Response(status=204)
 
 
-@bp.post("/rules/<int:rule_id>/propose")
-@allow("rules:write")
-@body(proposals.ProposeBody)
-def propose_rule(rule_id: int) -> Any:
+def propose_rule(conn: Connection, comment: str, rule_id: int) -> Any:
     """Propose a customs or office rule for national scope."""
-    comment = proposals.proposal_comment()
-    with app_engine().begin() as conn:
-        before = editable_rule(conn, rule_id)
-        proposals.must_not_be_national(
-            node_path(conn, before.node_id) == (before.node_id,), f"rule {rule_id}"
-        )
-        after = store.propose(conn, before, actor(), comment)
-        return rule_json(conn, after, True)
+    before = editable_rule(conn, rule_id)
+    national = node_path(conn, before.node_id) == (before.node_id,)
+    proposals.must_not_be_national(national, f"rule {rule_id}")
+    return rule_json(conn, store.propose(conn, before, actor(), comment), True)
+
+
+proposals.add_propose_route(bp, "/rules/<int:rule_id>/propose", "rules:write", propose_rule)
 
 
 class PublishBody(BaseModel):

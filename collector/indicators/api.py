@@ -26,7 +26,6 @@ from collector.metric_definitions import BY_CODE
 from quaywatch.audit import write_audit
 from quaywatch.errors import ApiError
 from quaywatch.http import proposals
-from quaywatch.http.openapi import body as documented
 from quaywatch.http.routes import allow
 from quaywatch.http.support import (
     PAGE,
@@ -258,23 +257,21 @@ def _log(conn: Connection, action: str, before: Any) -> dict[str, Any]:
     return after
 
 
-@bp.post("/indicators/<code>/propose")
-@allow("indicators:write")
-@documented(proposals.ProposeBody)
-def propose_indicator(code: str) -> Any:
+def propose_indicator(conn: Connection, comment: str, code: str) -> Any:
     """Propose a customs' (or office's) indicator for national scope."""
-    comment = proposals.proposal_comment()
-    with app_engine().begin() as conn:
-        before = _editable(conn, code)
-        proposals.must_not_be_national(before.node_scope == NATIONAL, f"indicator {code}")
-        _set(
-            conn,
-            code,
-            "proposal_status = 'proposed', proposed_at = now(), proposed_by = :by,"
-            " proposal_comment = :comment",
-            comment=comment,
-        )
-        return _log(conn, "propose", before)
+    before = _editable(conn, code)
+    proposals.must_not_be_national(before.node_scope == NATIONAL, f"indicator {code}")
+    _set(
+        conn,
+        code,
+        "proposal_status = 'proposed', proposed_at = now(), proposed_by = :by,"
+        " proposal_comment = :comment",
+        comment=comment,
+    )
+    return _log(conn, "propose", before)
+
+
+proposals.add_propose_route(bp, "/indicators/<code>/propose", "indicators:write", propose_indicator)
 
 
 @bp.post("/indicators/<code>/publish")

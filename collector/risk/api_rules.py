@@ -104,22 +104,21 @@ def get_rule(rule_id: int) -> Any:
     return jsonable({**rule, "editable": editable, "audit": trail})
 
 
-@rules_bp.post("/risk/rules/<int:rule_id>/propose")
-@allow("rules:write")
-@documented(proposals.ProposeBody)
-def propose_rule(rule_id: int) -> Any:
+def propose_rule(conn: Connection, comment: str, rule_id: int) -> Any:
     """Ask the national centre to publish this rule nationwide."""
-    comment = proposals.proposal_comment()
-    with app_engine().begin() as conn:
-        before = _editable(conn, rule_id)
-        national = node_path(conn, before["node_id"]) == (before["node_id"],)
-        proposals.must_not_be_national(national, f"risk rule {rule_id}")
-        if before["proposal_status"] != "none":
-            raise ApiError(
-                409, "Already proposed", f"risk rule {rule_id} is {before['proposal_status']}"
-            )
-        after = rules.propose(conn, before, actor(), comment)
-    return jsonable(after)
+    before = _editable(conn, rule_id)
+    national = node_path(conn, before["node_id"]) == (before["node_id"],)
+    proposals.must_not_be_national(national, f"risk rule {rule_id}")
+    if before["proposal_status"] != "none":
+        raise ApiError(
+            409, "Already proposed", f"risk rule {rule_id} is {before['proposal_status']}"
+        )
+    return jsonable(rules.propose(conn, before, actor(), comment))
+
+
+proposals.add_propose_route(
+    rules_bp, "/risk/rules/<int:rule_id>/propose", "rules:write", propose_rule
+)
 
 
 @rules_bp.post("/risk/rules/<int:rule_id>/publish")
