@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 from forecaster import store
 from forecaster.breach import lot_risk
 from forecaster.crossings.champion_forecasts import warning_forecasts
-from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide
+from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide, widen
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
 from forecaster.prophet.stored_fit import refit_due
@@ -353,19 +353,6 @@ def _save_crossings(
             )
             rows.append((sid, decision))
     return store.save_crossings(conn, run_id, work.now, rows)
-
-
-def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:
-    """The band scaled by ``factor`` about ``yhat`` (the backtest's split-conformal q), the
-    lower edge kept at zero or above where it was (counts are clipped at zero)."""
-    if not factor:
-        return forecast
-    yhat, lower = forecast["yhat"], forecast["yhat_lower"]
-    wide = yhat - factor * (yhat - lower)
-    return forecast.assign(
-        yhat_lower=wide.where((lower < 0) | (wide >= 0), 0.0),
-        yhat_upper=yhat + factor * (forecast["yhat_upper"] - yhat),
-    )
 
 
 def _score_lots(

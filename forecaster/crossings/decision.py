@@ -152,6 +152,19 @@ def decide(
     return Decision(threshold, direction, at, lead, rule.published_probability(raw), raw, rule.name)
 
 
+def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:
+    """The band scaled by ``factor`` about ``yhat`` (the backtest's split-conformal q), the
+    lower edge kept at zero or above where it was (counts are clipped at zero)."""
+    if not factor:
+        return forecast
+    yhat, lower = forecast["yhat"], forecast["yhat_lower"]
+    wide = yhat - factor * (yhat - lower)
+    return forecast.assign(
+        yhat_lower=wide.where((lower < 0) | (wide >= 0), 0.0),
+        yhat_upper=yhat + factor * (forecast["yhat_upper"] - yhat),
+    )
+
+
 @dataclass(frozen=True)
 class Champion:
     """The chosen rule with its score, the runner-up (best of the other methods) and why."""

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from forecaster.crossings import decision_store
 from forecaster.crossings.blend import blend
 from forecaster.crossings.decision import DecisionRule, decide
-from forecaster.cycle import CycleOptions, run_cycle, widen
+from forecaster.cycle import CycleOptions, run_cycle
 from tests.forecaster.helpers import add_forecast_rule
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
@@ -106,14 +106,6 @@ def test_the_conformal_factor_widens_the_stored_band_by_exactly_that_factor(
     np.testing.assert_allclose(b["yhat"], a["yhat"], rtol=1e-9)
     np.testing.assert_allclose(b["yhat_upper"] - b["yhat"], 2.5 * (a["yhat_upper"] - a["yhat"]))
     np.testing.assert_allclose(b["yhat"] - b["yhat_lower"], 2.5 * (a["yhat"] - a["yhat_lower"]))
-
-
-def test_widening_keeps_a_count_band_at_zero_or_above():
-    fc = pd.DataFrame({"yhat": [1.0, 5.0], "yhat_lower": [0.0, 4.0], "yhat_upper": [3.0, 6.0]})
-    wide = widen(fc, 3.0)
-    assert wide["yhat_lower"].tolist() == [0.0, 2.0]
-    assert wide["yhat_upper"].tolist() == [7.0, 8.0]
-    assert widen(fc, None) is fc
 
 
 def weekly_naive(ds: pd.Series) -> pd.DataFrame:

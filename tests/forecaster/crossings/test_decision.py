@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forecaster.crossings.decision import CANDIDATES, DecisionRule, decide
+from forecaster.crossings.decision import CANDIDATES, DecisionRule, decide, widen
 from forecaster.crossings.threshold_crossing import Calibration
 
 ORIGIN = pd.Timestamp("2026-04-10 09:00")
@@ -40,3 +40,11 @@ def test_the_published_probability_is_calibrated_when_the_backtest_gave_a_map():
 
 def test_the_candidates_have_distinct_names():
     assert len({r.name for r in CANDIDATES}) == len(CANDIDATES) == 15
+
+
+def test_widening_keeps_a_count_band_at_zero_or_above():
+    fc = pd.DataFrame({"yhat": [1.0, 5.0], "yhat_lower": [0.0, 4.0], "yhat_upper": [3.0, 6.0]})
+    wide = widen(fc, 3.0)
+    assert wide["yhat_lower"].tolist() == [0.0, 2.0]
+    assert wide["yhat_upper"].tolist() == [7.0, 8.0]
+    assert widen(fc, None) is fc
