@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from forecaster import store
 from forecaster.backtest import deadlines
 from forecaster.backtest.conformal import pooled
+from forecaster.backtest.csv_series import read_csv_series
 from forecaster.backtest.scoring import Score, to_markdown
 from forecaster.backtest.thresholds import (
     IndicatorResult,
@@ -26,7 +27,6 @@ from forecaster.backtest.thresholds import (
     data_end,
     default_nodes,
     load,
-    read_csv_series,
     score_indicator,
 )
 from forecaster.crossings.decision import SEASONAL_NAIVE
@@ -256,6 +256,11 @@ def _why_unscored(result: IndicatorResult) -> str:
         )
     if result.skipped_beyond == result.origins:
         return "the series was already beyond the threshold at every origin."
+    if result.scored > 0:
+        return (
+            f"the threshold was not crossed within the horizon of any of the {result.scored}"
+            " scored origins, so every rule scores F1 0; give a threshold the series reaches."
+        )
     return "Prophet produced no forecast at any origin (each fit failed or was skipped)."
 
 

@@ -16,7 +16,6 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -60,7 +59,9 @@ class Replay:
 class IndicatorResult:
     """Scores of one indicator: one row per method, the chosen rule and its calibration.
 
-    ``chosen`` is None when Prophet scored no origin (nothing to choose from). Of ``origins``,
+    ``chosen`` is None when Prophet scored no origin, or when the threshold was crossed within
+    the horizon of none of them (every rule would score F1 0: nothing to choose from). Of
+    ``origins``,
     ``skipped_beyond`` were already beyond the threshold at the origin (not a forecast question)
     and ``skipped_failed`` had no Prophet forecast (fit failed or skipped, e.g. too few points).
     """
@@ -168,6 +169,8 @@ def score_indicator(
     )  # fmt: skip
     if not any(prophet.values()):
         return result  # a rule chosen from zero scored origins would be noise
+    if not any(case.truth is not None for case in record):
+        return result  # every rule has F1 0 where nothing crossed: a "champion" would be noise
     won = choose_champion(_candidates(rows))
     cases = _cases_of(won, prophet, baselines)
     q = pooled(result.bands, subject).median_factor
@@ -260,44 +263,3 @@ def best_blend(rows: Sequence[tuple[DecisionRule | None, Score]]) -> Candidate |
     blends = [c for c in candidates if c[0].is_blend]
     floor = f1_floor(candidates)
     return best(blends, floor[1].f1 if floor else None) if blends else None
-
-
-def read_csv_series(path: Path) -> pd.DataFrame:
-    """``timestamp,value`` as an hourly ``ds, y`` frame (mean per hour), with any time zone
-    converted to UTC and dropped.
-
-    The first row is a header unless it parses as a timestamp and a number. Data finer than
-    hourly is averaged per hour; coarser data (median spacing over 1 h, e.g. daily) raises
-    ``ValueError``: spreading a daily value over 24 hours would invent the daily cycle the
-    backtest scores.
-    """
-    raw = pd.read_csv(path, header=None, dtype=str, skip_blank_lines=True)
-    if raw.shape[1] < 2:
-        raise ValueError(f"{path}: expected two columns, timestamp and value")
-    if not _is_data_row(raw.iat[0, 0], raw.iat[0, 1]):
-        raw = raw.iloc[1:]
-    if raw.empty:
-        raise ValueError(f"{path}: no data rows")
-    try:
-        stamps = pd.to_datetime(raw.iloc[:, 0], utc=True, format="mixed").dt.tz_localize(None)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: first column is not a timestamp ({exc})") from exc
-    values = pd.to_numeric(raw.iloc[:, 1], errors="coerce")
-    series = pd.Series(values.to_numpy(), index=stamps.to_numpy()).sort_index()
-    spacing = pd.Series(series.index.unique()).diff().median()
-    if pd.notna(spacing) and spacing > pd.Timedelta(hours=1):
-        raise ValueError(
-            f"{path}: timestamps are {spacing} apart (median); the backtest scores hourly"
-            " series with a daily cycle, so give hourly or finer data"
-        )
-    hourly = series.resample("h").mean()
-    return pd.DataFrame({"ds": hourly.index, "y": hourly.to_numpy()})
-
-
-def _is_data_row(stamp: object, value: object) -> bool:
-    try:
-        pd.Timestamp(str(stamp))
-        float(str(value))
-    except ValueError:
-        return False
-    return True

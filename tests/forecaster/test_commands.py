@@ -171,3 +171,19 @@ def test_csv_backtest_chooses_no_rule_from_zero_scored_origins(run, tmp_path):
     assert "Origins: 0, scored 0" in result.output
     assert "No rule could be chosen" in result.output and "Chosen" not in result.output
     assert "no origin fits in the data" in result.output
+
+
+def test_csv_backtest_chooses_no_rule_when_the_threshold_is_never_crossed(run, tmp_path):
+    values = 10 + 5 * np.sin(2 * np.pi * np.arange(8 * 24) / 24)
+    result = _csv_backtest(run, _write_csv(tmp_path / "s.csv", values), "--threshold", "100")
+    assert result.exit_code == 0, result.output
+    assert "Origins: 8, scored 8;" in result.output
+    assert "No rule could be chosen: the threshold was not crossed" in result.output
+    assert "Champion" not in result.output
+
+
+def test_csv_backtest_refuses_a_bad_line_naming_it(run, tmp_path):
+    path = _write_csv(tmp_path / "s.csv", [1.0, 2.0, float("inf"), 4.0])
+    result = _csv_backtest(run, path, "--threshold", "3")
+    assert result.exit_code != 0
+    assert "line 4: 'inf' is not a finite number" in result.output
