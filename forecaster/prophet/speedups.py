@@ -7,10 +7,12 @@
    ``%``-formatting takes ~6 ms. ``FastBackend`` writes both JSON files itself and hands
    cmdstanpy the paths. Numbers keep 17 significant digits, so the optimiser sees the same
    input as before.
-2. **Feature building without pandas.** ``FastProphet`` overrides two of Prophet's helpers
+2. **Feature building without pandas.** ``FastProphet`` overrides three of Prophet's helpers
    with numpy versions that return identical objects (tests compare them): ``fourier_series``
-   (pandas timedelta arithmetic, ~3 ms per call) and ``regressor_column_matrix`` (a
-   ``pd.crosstab`` of feature columns to components, ~10 ms per fit).
+   (pandas timedelta arithmetic, ~3 ms per call), ``regressor_column_matrix`` (a
+   ``pd.crosstab`` of feature columns to components, ~10 ms per fit) and
+   ``make_holiday_features`` (a ``pd.to_datetime`` and an index lookup per holiday day, ~8 ms
+   per call, three calls per forecast).
 3. **Point forecast and components in numpy.** ``Prophet.predict`` builds a pandas frame per
    component and a crosstab of component columns (~60 ms for 48 rows). ``components`` reuses
    Prophet's own feature builders (Fourier terms, holiday features) and fitted parameters and
@@ -166,8 +168,8 @@ def _read_optimum(path: str) -> tuple[list[str], np.ndarray]:
 
 @cache
 def fast_prophet() -> Any:
-    """``Prophet`` with numpy ``fourier_series`` and ``regressor_column_matrix`` (built once,
-    lazily: importing prophet takes ~0.7 s)."""
+    """``Prophet`` with numpy ``fourier_series``, ``regressor_column_matrix`` and
+    ``make_holiday_features`` (built once, lazily: importing prophet takes ~0.7 s)."""
     from prophet import Prophet
 
     class FastProphet(Prophet):
@@ -182,7 +184,59 @@ def fast_prophet() -> Any:
         ) -> tuple[pd.DataFrame, dict[Mode, list[str]]]:
             return _component_columns(self, seasonal_features, modes)
 
+        def make_holiday_features(
+            self, dates: pd.Series, holidays: pd.DataFrame
+        ) -> tuple[pd.DataFrame, list[float], list[str]]:
+            return _holiday_features(self, dates, holidays)
+
     return FastProphet
+
+
+def _holiday_features(
+    model: Any, dates: pd.Series, holidays: pd.DataFrame
+) -> tuple[pd.DataFrame, list[float], list[str]]:
+    """What ``Prophet.make_holiday_features`` returns, without a ``pd.to_datetime`` and a
+    ``get_loc`` per holiday day and a Python date per row: each ``<holiday>_delim_<+/-offset>``
+    column is 1 on the rows of that calendar day (columns sorted), with the same prior scales,
+    names and errors. Prophet's loop took ~8 ms per call, three calls per forecast from a stored
+    fit: half of its time."""
+    day = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    days: dict[str, list[np.datetime64]] = {}  # column -> the calendar days it marks
+    prior_scales: dict[str, float] = {}
+    for row in holidays.itertuples():
+        try:
+            lower = int(getattr(row, "lower_window", 0))
+            upper = int(getattr(row, "upper_window", 0))
+        except ValueError:  # a NaN window (a holiday known from the fit only): the day alone
+            lower = upper = 0
+        scale = float(getattr(row, "prior_scale", model.holidays_prior_scale))
+        if np.isnan(scale):
+            scale = float(model.holidays_prior_scale)
+        if row.holiday in prior_scales and prior_scales[row.holiday] != scale:
+            raise ValueError(
+                f"Holiday {row.holiday!r} does not have consistent prior scale specification."
+            )
+        if scale <= 0:
+            raise ValueError("Prior scale must be > 0")
+        prior_scales[row.holiday] = scale
+        at = pd.Timestamp(row.ds)
+        for offset in range(lower, upper + 1):
+            marked = days.setdefault(
+                f"{row.holiday}_delim_{'+' if offset >= 0 else '-'}{abs(offset)}", []
+            )
+            if not pd.isna(at):
+                marked.append(np.datetime64(at.date()) + np.timedelta64(offset, "D"))
+    names_sorted = sorted(days)
+    matrix = np.zeros((len(day), len(names_sorted)))  # one block: a frame of 36 arrays is slow
+    for j, name in enumerate(names_sorted):
+        if days[name]:
+            matrix[np.isin(day, np.array(days[name], dtype="datetime64[D]")), j] = 1.0
+    features = pd.DataFrame(matrix, columns=names_sorted) if names_sorted else pd.DataFrame()
+    scales = [prior_scales[name.split("_delim_")[0]] for name in features.columns]
+    names = list(prior_scales)
+    if model.train_holiday_names is None:
+        model.train_holiday_names = pd.Series(names)
+    return features, scales, names
 
 
 def _component_columns(

@@ -92,3 +92,54 @@ def test_a_failing_cmdstan_run_raises_with_its_last_words(tmp_path):
     inits = write_stan_json(tmp_path / "inits.json", {})
     with pytest.raises(RuntimeError, match="CmdStan optimize failed"):
         speedups.optimize_direct(exe, data, inits, "LBFGS")
+
+
+HOLIDAYS = pd.DataFrame(
+    {
+        "holiday": ["spring", "spring", "qingming", "fit_only", "window_nan"],
+        "ds": pd.to_datetime(["2026-02-17", "2027-02-06", "2026-04-05", None, "2026-02-20"]),
+        "lower_window": [-2, -2, 0, np.nan, np.nan],
+        "upper_window": [3, 3, 1, np.nan, 2],
+        "prior_scale": [5.0, 5.0, np.nan, np.nan, 2.0],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        pd.Series(pd.date_range("2026-02-10", periods=30 * 24, freq="h")),
+        pd.Series(pd.date_range("2026-02-10", periods=30 * 24, freq="h")[::-1]),  # unsorted
+        pd.Series(pd.to_datetime(["2026-02-15 23:59", "2026-02-16 00:00", "2026-02-16 00:00"])),
+        pd.Series(pd.date_range("2026-06-01", periods=48, freq="h")),  # no holiday inside
+    ],
+    ids=["hourly", "unsorted", "day-edges-and-duplicates", "none-inside"],
+)
+@pytest.mark.parametrize("columns", [list(HOLIDAYS.columns), ["holiday", "ds"]])
+def test_holiday_features_are_what_prophet_builds(dates, columns):
+    from prophet import Prophet
+
+    holidays = HOLIDAYS[columns]
+    fast, slow = fast_prophet()(holidays_prior_scale=7.0), Prophet(holidays_prior_scale=7.0)
+    got = fast.make_holiday_features(dates, holidays)
+    expected = slow.make_holiday_features(dates, holidays)
+    pd.testing.assert_frame_equal(got[0], expected[0])
+    assert got[1:] == expected[1:]  # prior scales per column, holiday names
+    pd.testing.assert_series_equal(fast.train_holiday_names, slow.train_holiday_names)
+
+
+@pytest.mark.parametrize(
+    ("scales", "message"),
+    [([1.0, 2.0], "does not have consistent prior scale"), ([0.0, 0.0], "must be > 0")],
+)
+def test_holiday_features_refuse_what_prophet_refuses(scales, message):
+    from prophet import Prophet
+
+    holidays = pd.DataFrame(
+        {"holiday": ["a", "a"], "ds": pd.to_datetime(["2026-01-01", "2027-01-01"]),
+         "prior_scale": scales}
+    )  # fmt: skip
+    dates = pd.Series(pd.date_range("2026-01-01", periods=24, freq="h"))
+    for model in (fast_prophet()(), Prophet()):
+        with pytest.raises(ValueError, match=message):
+            model.make_holiday_features(dates, holidays)
