@@ -31,7 +31,7 @@ import pandas as pd
 from forecaster.crossings.threshold_crossing import interval_z
 from forecaster.errors import ForecastSkipped, ModelFormatError
 from forecaster.holidays import holidays_overlapping
-from forecaster.prophet.speedups import components, fast_backend, fast_prophet
+from forecaster.prophet.speedups import components, fast_backend, fast_prophet, history_features
 
 FORMAT_VERSION = 1
 _READABLE_VERSIONS = frozenset({1})
@@ -233,10 +233,12 @@ def _analytic_sigma(model: Any, raw: pd.DataFrame) -> np.ndarray:
     return np.asarray(sigma, dtype=float)
 
 
-def _point_forecast(m: Any, future: pd.DataFrame) -> pd.DataFrame:
+def _point_forecast(
+    m: Any, future: pd.DataFrame, features: tuple[np.ndarray, np.ndarray] | None = None
+) -> pd.DataFrame:
     """Prophet's point forecast and components: numpy where supported, else Prophet's own."""
     try:
-        return components(m, future["ds"])
+        return components(m, future["ds"], features)
     except ValueError:
         return m.predict(future)
 
@@ -246,7 +248,8 @@ def _residual_carry(m: Any, steps: int) -> np.ndarray:
     phi the lag-1 autocorrelation of the residuals clipped to [0, 0.99] (a series whose errors
     alternate gets no carry)."""
     history = m.history
-    fitted = _point_forecast(m, history[["ds"]])["yhat"].to_numpy(dtype=float)
+    in_sample = history_features(m)  # the fit's own matrix of these rows, when it kept one
+    fitted = _point_forecast(m, history[["ds"]], in_sample)["yhat"].to_numpy(dtype=float)
     resid = history["y"].to_numpy(dtype=float) - fitted
     if len(resid) < 3 or not np.isfinite(resid).all() or resid.std() == 0:
         return np.zeros(steps)

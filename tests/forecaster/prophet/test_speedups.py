@@ -143,3 +143,25 @@ def test_holiday_features_refuse_what_prophet_refuses(scales, message):
     for model in (fast_prophet()(), Prophet()):
         with pytest.raises(ValueError, match=message):
             model.make_holiday_features(dates, holidays)
+
+
+@pytest.mark.parametrize(
+    ("start", "mode"), [("2026-02-01", "additive"), ("2026-02-01", "multiplicative")]
+)
+def test_the_fits_own_history_matrix_is_the_one_components_would_build(make_series, start, mode):
+    model = fit(make_series(n=28 * 24, start=start), ProphetConfig(seasonality_mode=mode)).prophet
+    kept = speedups.history_features(model)
+    assert kept is not None
+    built = speedups._features(model, model.history["ds"].reset_index(drop=True))
+    np.testing.assert_allclose(kept[0], built[0], rtol=0, atol=1e-12)
+    assert kept[1].tolist() == built[1].tolist()
+    ds = model.history["ds"]
+    pd.testing.assert_frame_equal(components(model, ds, kept), components(model, ds))
+
+
+def test_a_model_fitted_without_the_fast_class_builds_its_matrix_again(make_series):
+    from prophet import Prophet
+
+    model = Prophet(weekly_seasonality=True, daily_seasonality=True)
+    model.fit(make_series(n=10 * 24, start="2025-03-01"))
+    assert speedups.history_features(model) is None
