@@ -17,6 +17,7 @@ BENCHMARKS = (
     "bench.bench_panel_latency",
     "bench.bench_forecast",
     "bench.bench_stored_fit",
+    "bench.bench_holiday_window",
     "bench.bench_risk",
 )
 
