@@ -85,11 +85,11 @@ def _values(path: Path, cells: pd.Series) -> np.ndarray:
             f"{path}: line {_line(unreadable)}: {_shown(cells[unreadable].iloc[0])} is not a"
             " number (leave the cell empty for a missing value)"
         )
-    infinite = np.isinf(values.to_numpy(dtype=float))
+    infinite = np.isinf(values)
     if infinite.any():
-        at = pd.Series(infinite, index=cells.index)
         raise ValueError(
-            f"{path}: line {_line(at)}: {_shown(cells[at].iloc[0])} is not a finite number"
+            f"{path}: line {_line(infinite)}: {_shown(cells[infinite].iloc[0])} is not a finite"
+            " number"
         )
     return np.asarray(values, dtype=float)
 

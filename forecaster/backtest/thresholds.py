@@ -61,9 +61,9 @@ class IndicatorResult:
 
     ``chosen`` is None when Prophet scored no origin, or when the threshold was crossed within
     the horizon of none of them (every rule would score F1 0: nothing to choose from). Of
-    ``origins``,
-    ``skipped_beyond`` were already beyond the threshold at the origin (not a forecast question)
-    and ``skipped_failed`` had no Prophet forecast (fit failed or skipped, e.g. too few points).
+    ``origins``, ``skipped_beyond`` were already beyond the threshold at the origin (not a
+    forecast question) and ``skipped_failed`` had no Prophet forecast (fit failed or skipped,
+    e.g. too few points).
     """
 
     subject: str
