@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 spec = importlib.util.spec_from_file_location(
@@ -58,3 +59,55 @@ def test_the_command_line_writes_every_chosen_series_from_a_wheel_on_disk(tmp_pa
     public_series.main(["--wheel", str(wheel), "--out", str(tmp_path), "--series", "bikesharing"])
     assert (tmp_path / "bikesharing.csv").exists()
     assert "Capital Bikeshare" in capsys.readouterr().out
+
+
+TAYLOR = '''\
+import numpy as np
+
+
+def load_taylor(as_series=False):
+    """Half-hourly demand: 4 values here."""
+    rslt = np.array([
+        10, 20,
+        30, 50]).astype(float)
+    return rslt
+'''
+
+
+def fake_pmdarima_wheel(tmp_path: Path) -> Path:
+    wheel = tmp_path / "pmdarima-0-cp311-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(public_series.SERIES["taylor"].member, TAYLOR)
+    return wheel
+
+
+def test_a_module_holding_an_array_literal_is_read_without_importing_it(tmp_path):
+    written = public_series.extract(fake_pmdarima_wheel(tmp_path), ["taylor"], tmp_path, None)
+    frame = pd.read_csv(written[0])
+    assert frame["timestamp"].tolist() == ["2000-06-05 00:00:00", "2000-06-05 01:00:00"]
+    assert frame["value"].tolist() == [15.0, 40.0]  # the half-hours of each hour averaged
+
+
+def test_a_module_without_exactly_one_array_literal_is_refused_by_name(tmp_path):
+    wheel = tmp_path / "pmdarima-0-cp311-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(public_series.SERIES["taylor"].member, "x = [1, 2]\n")
+    with pytest.raises(SystemExit, match="taylor.py: expected one array literal, found 0"):
+        public_series.extract(wheel, ["taylor"], tmp_path, None)
+
+
+def test_every_series_some_given_wheel_holds_is_written_from_that_wheel(tmp_path, capsys):
+    wheels = [fake_wheel(tmp_path), fake_pmdarima_wheel(tmp_path)]
+    args = ["--out", str(tmp_path / "out")]
+    public_series.main([arg for w in wheels for arg in ("--wheel", str(w))] + args)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "bikesharing.csv",
+        "taylor.csv",
+    ]
+    assert "Capital Bikeshare" in capsys.readouterr().out
+
+
+def test_a_named_series_that_no_given_wheel_holds_is_refused(tmp_path):
+    args = ["--wheel", str(fake_wheel(tmp_path)), "--out", str(tmp_path), "--series", "taylor"]
+    with pytest.raises(SystemExit, match="no given wheel holds the file of: taylor"):
+        public_series.main(args)
