@@ -76,3 +76,18 @@ def test_the_documented_deadline_rule_setting_is_the_shipped_one():
     page = _documents()["forecasting.md"]
     stated = re.search(r"`hazardous_deadline_12h` uses `min_breach_probability: ([0-9.]+)`", page)
     assert stated and float(stated.group(1)) == rule["min_breach_probability"]
+
+
+def test_the_documented_candidate_counts_are_the_backtests():
+    import re
+
+    from forecaster.backtest.report import _modes
+    from forecaster.crossings.decision import BLEND, CANDIDATES, SEASONAL_NAIVE
+
+    page = _documents()["forecasting.md"]
+    rules, modes = len(CANDIDATES), len(_modes({"csv_path": "series.csv"}))
+    assert f"the {rules * len(BLEND)} blend rules" in page
+    # Prophet's rules in each mode, each of them with each naive agreeing, the blends (first
+    # mode only) and the naives themselves
+    per_csv = modes * rules * (1 + len(SEASONAL_NAIVE)) + len(BLEND) * rules + len(SEASONAL_NAIVE)
+    assert [int(n) for n in re.findall(r"(\d+)\s+candidates per series", page)] == [per_csv]

@@ -9,6 +9,8 @@ gaps stay NaN). Bands are normal with the benchmark-method sigma of Hyndman & At
 - ``persistence``: last value; the no-forecast control, lead time 0 by construction.
 - ``seasonal_naive``: the value one season earlier (24 h or 168 h); hard to beat on F1 for
   seasonal metrics.
+- ``weekly_mean``: the mean of the same hour of the week over the last ``weeks`` weeks; steadier
+  than one week back where single days are noisy, slower where the level moves.
 - ``linear_extrapolation``: OLS over the last ``window_hours`` (``predict_linear`` style); for
   trending gauges such as a backlog.
 - ``static_deadline_rule``: warn when a fixed share of a lot's allowed dwell has elapsed.
@@ -112,6 +114,34 @@ def seasonal_naive(
     return _frame(s.index[-1], freq, yhat, sigma, interval_width, non_negative)
 
 
+def weekly_mean(
+    history: pd.DataFrame,
+    horizon_hours: int,
+    *,
+    weeks: int = 3,
+    freq: str = "h",
+    interval_width: float = 0.8,
+    non_negative: bool = False,
+) -> pd.DataFrame:
+    """Mean of the same hour of the week over the last ``weeks`` weeks (those of them the
+    history has; missing values skipped); sigma_h = rms(in-sample error of the same mean, one
+    week ahead) * sqrt(k + 1), k = weeks ahead.
+
+    An hour with no value in any of those weeks takes the previous hour's mean. Raises
+    ``ForecastSkipped`` with less than one week of history.
+    """
+    s = _grid(history, freq)
+    m = _steps(168, freq)
+    if len(s) < m:
+        raise ForecastSkipped(f"{len(s)} grid points, a weekly mean needs {m}")
+    # mean_t = mean(y_t, y_t-1w, ...): the forecast of t + 1 week made at t
+    mean = pd.concat([s.shift(k * m) for k in range(weeks)], axis=1).mean(axis=1)
+    profile = mean.ffill().bfill().to_numpy()[-m:]
+    h = np.arange(1, _steps(horizon_hours, freq) + 1)
+    sigma = _rms(s - mean.shift(m)) * np.sqrt((h - 1) // m + 1)
+    return _frame(s.index[-1], freq, profile[(h - 1) % m], sigma, interval_width, non_negative)
+
+
 def linear_extrapolation(
     history: pd.DataFrame,
     horizon_hours: int,
@@ -149,10 +179,12 @@ BASELINES: dict[str, Forecaster] = {
     "persistence": persistence,
     "seasonal_naive_24h": partial(seasonal_naive, season_hours=24),
     "seasonal_naive_168h": partial(seasonal_naive, season_hours=168),
+    "weekly_mean_3w": partial(weekly_mean, weeks=3),
     "linear_6h": partial(linear_extrapolation, window_hours=6),
 }
 """The challengers the backtest runs, by name (its method names use these keys); the two
-seasonal-naive ones may become an indicator's warning champion (``decision.SEASONAL_NAIVE``)."""
+seasonal-naive ones may become an indicator's warning champion (``decision.SEASONAL_NAIVE``),
+and a blend of Prophet with a seasonal naive or the weekly mean may too (``decision.BLEND``)."""
 
 
 def static_deadline_rule(

@@ -4,7 +4,7 @@ its incidents, or any real history in the database) or an external ``timestamp,v
 For each indicator, a sample of series (the busiest sites by default, where the simulator's
 incidents happen, plus the national rollup) is scored with every candidate decision rule on
 Prophet (in each seasonality mode of ``Replay``), on the blend of Prophet (the first mode) with
-each seasonal naive, and with each baseline on the same origins; ``champion.choose`` picks the
+each baseline of ``decision.BLEND``, and with each baseline on the same origins; ``champion.choose`` picks the
 champion among Prophet's and the blends' candidates and the seasonal-naive baselines, the
 champion's own cases give the calibration, and ``holdout`` repeats the choice on the earlier
 half of the origins to score it on the later half.
@@ -51,7 +51,8 @@ class Replay:
     # (a decision row names one method), so only an external series scores it.
     agreement: bool = False
     # Score Prophet's rules on the equal-weight blend of Prophet (the first mode: the one the
-    # cycle fits) with each seasonal naive; the cycle can publish a blend champion.
+    # cycle fits) with each baseline of ``decision.BLEND``; the cycle can publish a blend
+    # champion.
     blends: bool = True
 
 
@@ -160,7 +161,7 @@ def score_indicator(
             method: rb.blend_cases(
                 record, baselines[naive], thresholds, direction, non_negative=replay.non_negative
             )
-            for method, naive in _blend_naives().items()
+            for method, naive in BLEND.items()
         }
     rows = rb.compare(prophet, baselines, replay.step_hours)
     result = IndicatorResult(
@@ -182,14 +183,6 @@ def score_indicator(
     result.chosen_score, result.champion = won.score, won
     result.holdout = holdout(prophet, baselines, replay.step_hours)
     return result
-
-
-def _blend_naives() -> dict[str, str]:
-    """Each blend's seasonal naive, by method name (``blend_168h``: ``seasonal_naive_168h``)."""
-    return {
-        blend: next(n for n, h in SEASONAL_NAIVE.items() if h == season)
-        for blend, season in BLEND.items()
-    }
 
 
 def _cases_of(

@@ -14,7 +14,8 @@ alerter already implements both, so the forecaster does not repeat them.
 
 The candidates (``CANDIDATES``) are Prophet's rules, the seasonal-naive baselines
 (``SEASONAL_NAIVE``, the ``yhat`` rule on the value one season back) and the same rules on the
-equal-weight blend of Prophet and a seasonal naive (``BLEND``, ``blend.blend``); the backtest
+equal-weight blend of Prophet and a seasonal naive or the three-week mean of the same hour of
+the week (``BLEND``, ``blend.blend``); the backtest
 picks the *champion* among them (``forecaster.backtest.champion.choose``), so it may be a
 baseline or a blend.
 ``Champion`` is that choice with its score, the runner-up and why it won.
@@ -56,10 +57,10 @@ class DecisionRule:
     conformal_factor: float | None = None
 
     @property
-    def season_hours(self) -> int | None:
-        """The season of the seasonal naive the rule reads (a baseline's or a blend's), None
-        for Prophet alone."""
-        return SEASONAL_NAIVE.get(self.method) or BLEND.get(self.method)
+    def baseline(self) -> str | None:
+        """The baseline forecaster the rule reads, by its ``baselines.BASELINES`` name (a
+        seasonal naive's own, or the one a blend mixes with Prophet), None for Prophet alone."""
+        return self.method if self.method in SEASONAL_NAIVE else BLEND.get(self.method)
 
     @property
     def is_blend(self) -> bool:
@@ -93,9 +94,13 @@ rule had half the false alarms of seasonal naive at equal F1 (reference §5)."""
 SEASONAL_NAIVE: dict[str, int] = {"seasonal_naive_24h": 24, "seasonal_naive_168h": 168}
 """Baselines that may be an indicator's champion, by backtest method name: season in hours."""
 
-BLEND: dict[str, int] = {"blend_24h": 24, "blend_168h": 168}
-"""Equal-weight blends of Prophet (the production seasonality mode) and a seasonal naive that
-may be an indicator's champion, by method name: the naive's season in hours."""
+BLEND: dict[str, str] = {
+    "blend_24h": "seasonal_naive_24h",
+    "blend_168h": "seasonal_naive_168h",
+    "blend_mean_3w": "weekly_mean_3w",
+}
+"""Equal-weight blends of Prophet (the production seasonality mode) and a baseline that may be
+an indicator's champion, by method name: the baseline's ``baselines.BASELINES`` name."""
 
 _CUTS: tuple[tuple[Rule, float], ...] = (
     ("edge", 0.5),

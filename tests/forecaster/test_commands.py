@@ -80,8 +80,8 @@ def test_backtest_on_stored_history_scores_rules_and_applies_the_choice(run, ris
             text("SELECT count(*), count(*) FILTER (WHERE chosen) FROM backtest_result")
         ).one()
         decision = conn.execute(text("SELECT rule FROM forecast_decision")).scalars().all()
-    # 15 candidate rules on Prophet, the same 15 on each of the two blends, 4 baselines
-    assert methods[0] == 15 + 2 * 15 + 4 and methods[1] == 1
+    # 15 candidate rules on Prophet, the same 15 on each of the three blends, 5 baselines
+    assert methods[0] == 15 + 3 * 15 + 5 and methods[1] == 1
     assert len(decision) == 1
 
 
@@ -97,6 +97,7 @@ def test_backtest_scores_an_external_csv_series(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "## csv:series.csv" in result.output and "| prophet yhat |" in result.output
     assert "| blend_24h yhat |" in result.output and "| blend_168h p>=0.9 x3 |" in result.output
+    assert "| blend_mean_3w edge |" in result.output and "| weekly_mean_3w |" in result.output
     assert "Champion, best blend and seasonal naives" in result.output
     assert "| series | origins | rows | coverage before | coverage after |" in result.output
     missing = CliRunner().invoke(cli, ["backtest", "--csv", str(path), "--no-store"])

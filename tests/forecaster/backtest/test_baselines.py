@@ -10,6 +10,7 @@ from forecaster.backtest.baselines import (
     persistence,
     seasonal_naive,
     static_deadline_rule,
+    weekly_mean,
 )
 from forecaster.errors import ForecastSkipped
 
@@ -60,6 +61,32 @@ def test_seasonal_naive_fills_gaps_from_the_previous_season():
 def test_seasonal_naive_needs_one_season():
     with pytest.raises(ForecastSkipped):
         seasonal_naive(periodic(100), 24, season_hours=168)
+
+
+def test_weekly_mean_averages_the_same_hour_of_the_last_three_weeks():
+    history = periodic(4 * 168)
+    history.loc[history.index[-168:], "y"] += 3.0  # the last week 3 higher
+    history.loc[history.index[-336:-168], "y"] += 6.0  # the week before 6 higher
+    fc = weekly_mean(history, 48)
+    week_ago = history["y"].iloc[-168:-120].to_numpy()
+    np.testing.assert_allclose(fc["yhat"], week_ago - 3.0 + (3.0 + 6.0 + 0.0) / 3)
+    assert (fc["yhat_upper"] > fc["yhat"]).all()  # the level moved: the mean had errors
+
+
+def test_weekly_mean_skips_missing_weeks_and_hours():
+    exact = periodic(2 * 168)["y"].iloc[-168:]  # an exact weekly cycle: every mean is the same
+    history = periodic(2 * 168)  # two weeks: the mean of the two it has
+    history.loc[history.index[-3], "y"] = np.nan  # that hour from the week before alone
+    fc = weekly_mean(history, 168, weeks=3)
+    np.testing.assert_allclose(fc["yhat"], exact)
+    history.loc[history.index[[-3, -171]], "y"] = np.nan  # no value that hour in either week
+    fc = weekly_mean(history, 168)
+    assert fc["yhat"].iloc[165] == fc["yhat"].iloc[164]  # the previous hour's mean
+
+
+def test_weekly_mean_needs_one_week():
+    with pytest.raises(ForecastSkipped, match="a weekly mean needs 168"):
+        weekly_mean(periodic(167), 24)
 
 
 def test_linear_extrapolation_continues_a_line():

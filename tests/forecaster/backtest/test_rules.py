@@ -48,7 +48,7 @@ def test_prophet_and_baselines_are_scored_on_the_same_origins(make_series):
     baselines = rb.baseline_cases({"s": history}, {"s": threshold}, grid)
     assert len(prophet) == len(baselines["seasonal_naive_24h"]) > 0
     rows = rb.compare({"prophet": prophet}, baselines, step=24)
-    assert len(rows) == 15 + 4
+    assert len(rows) == 15 + 5  # persistence, two seasonal naives, the weekly mean, linear
     assert rb.calibration_of(prophet) is None  # fewer than 20 cases
 
 
@@ -122,5 +122,7 @@ def test_blend_rows_read_the_blend_and_are_named_by_it():
     rows = rb.compare({"blend_168h": cases}, {}, step=3)
     assert len(rows) == 15
     rule, scored = rows[0]
-    assert rule is not None and rule.method == "blend_168h" and rule.season_hours == 168
+    assert (
+        rule is not None and rule.method == "blend_168h" and rule.baseline == "seasonal_naive_168h"
+    )
     assert scored.method == f"blend_168h {DecisionRule('edge').name}" == rule.name

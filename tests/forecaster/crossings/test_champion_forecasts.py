@@ -1,5 +1,5 @@
-"""The forecast the cycle reads for each series' champion: Prophet's, the seasonal naive's from
-the series' own window, or their blend, and nothing for a blend without Prophet."""
+"""The forecast the cycle reads for each series' champion: Prophet's, a baseline's from the
+series' own window, or the blend of both, and nothing for a blend without Prophet."""
 
 from __future__ import annotations
 
@@ -46,3 +46,18 @@ def test_each_champion_reads_its_own_forecast_and_a_blend_needs_prophets(engine,
     # candidate), a naive champion still publishes, Prophet's own rule has nothing to read.
     assert read(engine, sid, DecisionRule("edge", method="blend_24h"), {}) == {}
     assert read(engine, sid, DecisionRule(), {}) == {}
+
+
+def test_the_weekly_mean_blend_reads_the_mean_of_the_same_hour_of_three_weeks(engine, write_hourly):
+    hours = np.arange(21 * 24)
+    weeks = hours // 168  # 0, 1, 2: the level rises by 6 a week
+    sid = write_hourly("4202-QIANWAN", "lots_on_site", 10.0 + 6.0 * weeks, END)
+    since = END - pd.Timedelta(days=21)
+    with engine.connect() as conn:
+        [key] = forecastable_series(conn, since.to_pydatetime(), END.to_pydatetime(), min_points=24)
+        rule = DecisionRule("edge", method="blend_mean_3w")
+        blended = warning_forecasts(
+            conn, {sid: key}, {sid: rule}, {sid: PROPHET},
+            since=since.to_pydatetime(), until=END.to_pydatetime(), horizon=24,
+        )[sid]  # fmt: skip
+    assert blended["yhat"].tolist() == [(20.0 + 16.0) / 2] * 24  # Prophet 20, the weeks' mean 16

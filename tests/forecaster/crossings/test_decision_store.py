@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forecaster.backtest.scoring import Score
 from forecaster.crossings import decision_store
-from forecaster.crossings.decision import Champion, DecisionRule
+from forecaster.crossings.decision import BLEND, Champion, DecisionRule
 from forecaster.crossings.threshold_crossing import Calibration
 
 
@@ -36,9 +36,20 @@ def test_a_blend_champion_round_trips_with_its_rule_scores_and_runner_up(engine)
                 " FROM forecast_decision"
             )
         ).one()
-    assert loaded == rule and loaded.is_blend and loaded.season_hours == 168
+    assert loaded == rule and loaded.is_blend and loaded.baseline == "seasonal_naive_168h"
     assert loaded.name == "blend_168h p>=0.7 x2"
     assert tuple(row) == ("blend_168h", "probability", "seasonal_naive_168h", 0.25)
+
+
+@pytest.mark.parametrize("method", sorted(BLEND))
+def test_every_blend_the_backtest_may_choose_can_be_stored(engine, method):
+    rule = DecisionRule("yhat", method=method)
+    with engine.begin() as conn:
+        decision_store.save_decision(
+            conn, "lots_on_site", rule, false_alarm_budget=1.0, backtest_id=None
+        )
+        loaded = decision_store.load_decisions(conn)["lots_on_site"]
+    assert loaded.baseline == BLEND[method] and loaded.name == f"{method} yhat"
 
 
 def test_a_method_the_cycle_cannot_publish_is_refused(engine):
