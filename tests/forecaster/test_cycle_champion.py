@@ -115,12 +115,14 @@ def weekly_naive(ds: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": yhat, "yhat_upper": yhat})
 
 
+# The weeks repeat exactly, so the three-week mean is the value a week back as well.
+@pytest.mark.parametrize("method", ["blend_168h", "blend_mean_3w"])
 def test_a_blend_champion_publishes_the_crossing_of_the_mean_of_prophet_and_the_naive(
-    engine, settings, write_hourly
+    engine, settings, write_hourly, method
 ):
     sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
     add_forecast_rule(engine, "lots_on_site", THRESHOLD)
-    rule = DecisionRule("edge", method="blend_168h")
+    rule = DecisionRule("edge", method=method)
     save_rule(engine, "lots_on_site", rule)
     run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
     at, probability, _, published = crossing(engine, sid)
@@ -133,7 +135,7 @@ def test_a_blend_champion_publishes_the_crossing_of_the_mean_of_prophet_and_the_
         origin=END - pd.Timedelta(hours=1),
         now=NOW,
     )
-    assert published == "blend_168h edge" and pd.Timestamp(at) == SPIKE_AT
+    assert published == f"{method} edge" and pd.Timestamp(at) == SPIKE_AT
     assert expected.crossing_at == SPIKE_AT and probability == pytest.approx(expected.probability)
     # Neither method alone: the naive is certain of its spike (probability 1), Prophet smooths
     # it away (its own edge rule does not fire); their mean crosses, less than surely.
