@@ -2,7 +2,7 @@
 
 The candidates are Prophet's decision rules (in every seasonality mode scored), the
 seasonal-naive baselines (``decision.SEASONAL_NAIVE``, each with the ``yhat`` rule it was scored
-with) and the same rules on the blend of both (``decision.BLEND``). The champion is the
+with) and the same rules on the blends of Prophet with a baseline (``decision.BLEND``). The champion is the
 candidate with the **fewest false-alarm episodes per site-week among those whose F1 is at
 least the best seasonal naive's** (ties: the higher F1, then the longer median lead per
 crossing, then the simpler method: a seasonal naive before a Prophet rule before a blend of

@@ -1,5 +1,5 @@
 """The forecast the cycle reads for each series' champion: Prophet's, a baseline's from the
-series' own window, or the blend of both, and nothing for a blend without Prophet."""
+series' own window, or the blend of Prophet with one, and nothing for a blend without Prophet."""
 
 from __future__ import annotations
 
