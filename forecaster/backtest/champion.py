@@ -12,8 +12,10 @@ its naive wherever Prophet's rule always holds). A warning nobody
 acts on costs attention; a rule that catches fewer crossings than the value one season back is
 no improvement, so the best baseline's F1 is the floor and false alarms decide above it. The
 best baseline always reaches its own F1, so a baseline wins wherever no Prophet rule is at
-least as accurate with fewer false alarms. Without a seasonal naive among the candidates
-there is no floor: the best F1 wins, and the reason says so.
+least as accurate with fewer false alarms. Without a seasonal naive among the candidates, or
+when the best of them catches no crossing (F1 0), there is no floor: the best F1 wins, and the
+reason says so. A floor of 0 is no bar: false alarms alone would then choose the most cautious
+rule, one that catches a crossing in four, over one that catches most of them.
 
 The runner-up is the candidate of the other family (Prophet, a blend or an agreement for a
 baseline champion; a baseline for the others) that the same rule ranks first, against the same
@@ -60,9 +62,13 @@ def _complexity(candidate: Candidate) -> int:
 
 
 def f1_floor(candidates: Sequence[Candidate]) -> Candidate | None:
-    """The seasonal naive with the best F1 (ties: fewer false alarms), None without one."""
+    """The seasonal naive with the best F1 (ties: fewer false alarms); None without one, or
+    when it catches no crossing (F1 0 sets no bar)."""
     baselines = [c for c in candidates if _is_baseline(c)]
-    return max(baselines, key=lambda c: (c[1].f1, -false_alarms(c[1]))) if baselines else None
+    if not baselines:
+        return None
+    top = max(baselines, key=lambda c: (c[1].f1, -false_alarms(c[1])))
+    return top if top[1].f1 > _TOLERANCE else None
 
 
 def best(candidates: Sequence[Candidate], floor: float | None) -> Candidate:
@@ -87,11 +93,16 @@ def choose(candidates: Sequence[Candidate]) -> Champion:
     won = best(candidates, floor_f1)
     others = [c for c in candidates if _is_baseline(c) != _is_baseline(won)]
     runner_up = best(others, floor_f1) if others else None
-    return Champion(won[0], won[1], runner_up, _reason(won[1], floor, runner_up))
+    naives = any(_is_baseline(c) for c in candidates)
+    return Champion(won[0], won[1], runner_up, _reason(won[1], floor, runner_up, naives))
 
 
-def _reason(score: Score, floor: Candidate | None, runner_up: Candidate | None) -> str:
+def _reason(
+    score: Score, floor: Candidate | None, runner_up: Candidate | None, naives: bool
+) -> str:
     fa = false_alarms(score)
+    if floor is None and naives:
+        return f"no seasonal naive catches a crossing, so no F1 floor: the best F1 ({score.f1:.2f})"
     if floor is None:
         return f"no seasonal naive scored, so no F1 floor: the best F1 ({score.f1:.2f})"
     base = floor[1]

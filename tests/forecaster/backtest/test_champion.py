@@ -37,6 +37,15 @@ def test_the_best_seasonal_naive_sets_the_f1_floor():
     assert f1_floor([prophet("yhat", 8, 1)]) is None
 
 
+def test_naives_that_catch_no_crossing_set_no_floor_and_the_best_f1_wins():
+    caught_none = [naive(24, 0, 3), naive(168, 0, 1)]
+    assert f1_floor(caught_none) is None
+    cautious = prophet("edge", 2, 0)  # F1 0.40, no false alarm
+    won = choose([cautious, prophet("yhat", 8, 3), *caught_none])
+    assert won.score.method == "prophet yhat"  # F1 0.80, although with false alarms
+    assert won.reason == "no seasonal naive catches a crossing, so no F1 floor: the best F1 (0.80)"
+
+
 def test_prophet_wins_with_fewer_false_alarms_at_the_floor_even_with_a_lower_f1_than_another():
     won = choose([prophet("yhat", 8, 3), prophet("edge", 6, 1), naive(24, 6, 2), naive(168, 4, 0)])
     assert won.score.method == "prophet edge"  # F1 0.75 = the floor, 1 episode against 2
