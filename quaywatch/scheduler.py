@@ -56,6 +56,13 @@ JOBS: tuple[Job, ...] = (
         "collector",
     ),
     Job("forecast", "forecaster.jobs:forecast", lambda s: 900, "forecaster", first_after_s=15),
+    # A backtest takes minutes of both cores: the first one an interval after start, not at it.
+    Job(
+        "select_champions",
+        "forecaster.jobs:select_champions",
+        lambda s: s.forecast_select_hours * 3600,
+        "forecaster",
+    ),
     Job("evaluate", "alerter.jobs:evaluate", lambda s: 30, "alerter"),
     Job("dispatch", "alerter.jobs:dispatch", lambda s: 2, "alerter"),
     Job("prune", "alerter.jobs:prune", lambda s: 3600, "alerter"),
@@ -112,8 +119,8 @@ def build_scheduler(
         if role not in ("all", job.role):
             continue
         step = _resolve(job.target)
-        if step is None:
-            continue
+        if step is None or job.interval(settings) <= 0:
+            continue  # not installed, or turned off by its setting (an interval of 0)
         scheduler.add_job(
             _guarded(job, step, engine, settings, scheduler, outage),
             "interval",

@@ -270,6 +270,15 @@ SETTINGS: tuple[Setting, ...] = (
         " fit. 0 refits every changed window.",
     ),
     Setting(
+        "QUAYWATCH_FORECAST_SELECT_HOURS",
+        "forecast_select_hours",
+        _whole_number,
+        "24",
+        "Hours between two re-selections of every indicator's warning champion by backtest"
+        " (as `quaywatch backtest --apply`, thresholds only, the last 7 days of origins)."
+        " 0 turns the scheduled re-selection off.",
+    ),
+    Setting(
         "QUAYWATCH_SIM_SCALE",
         "sim_scale",
         _positive_float,
@@ -306,6 +315,7 @@ class Settings:
     retry_budget_s: float = 3600.0
     dask_scheduler: str = ""
     forecast_refit_hours: int = 6
+    forecast_select_hours: int = 24
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
