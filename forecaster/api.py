@@ -90,8 +90,9 @@ def _champions(conn: Any, indicator: str | None) -> dict[str, dict[str, Any]]:
 @allow("read", Param("indicator"))
 def list_decisions() -> Any:
     """Each indicator's warning champion from the last applied backtest: method (``prophet``,
-    a seasonal-naive baseline or a blend of Prophet with a baseline), rule, scores, the runner-up's scores, why it
-    won, and the conformal widening of Prophet's band. Query: ``indicator``."""
+    a seasonal-naive baseline or a blend of Prophet with a baseline), rule, scores, the
+    runner-up's scores, why it won, and the conformal widening of Prophet's band. Query:
+    ``indicator``."""
     with app_engine().connect() as conn:
         champions = _champions(conn, request.args.get("indicator"))
     return {"items": [{"indicator": code, **c} for code, c in champions.items()]}

@@ -15,7 +15,8 @@ Steps (one replica at a time, under the ``forecaster.cycle`` advisory lock):
    decision rule, with lead and calibrated probability (``decision``), read from Prophet,
    from the series' own value one season back where the indicator's champion is a
    seasonal-naive baseline, or from the equal-weight blend of Prophet with a seasonal naive or
-   the weekly mean where it is a blend (``champion_forecasts``); bands are widened by the decision's conformal factor;
+   the weekly mean where it is a blend (``champion_forecasts``); bands are widened by the
+   decision's conformal factor;
 5. for every held hazardous lot, P(breach) from stage-conditioned dwell times stretched by the
    site's forecast congestion (``lot_risk``);
 6. write it all in one transaction (the alerter sees whole runs only), prune old rows.
@@ -330,7 +331,8 @@ def _save_crossings(
     """One crossing row per series and watched threshold, from the indicator's champion:
     Prophet's forecast, the series' own value one season back for a seasonal-naive champion
     (published even when Prophet failed on that series), or Prophet blended with the
-    champion's baseline for a blend champion (nothing when Prophet failed: ``champion_forecasts``)."""
+    champion's baseline for a blend champion (nothing when Prophet failed:
+    ``champion_forecasts``)."""
     now = pd.Timestamp(work.now)
     rules = {sid: decisions.get(work.keys[sid].indicator_code, DEFAULT_RULE) for sid in targets}
     read = warning_forecasts(

@@ -6,12 +6,12 @@ registry package ships inside its wheel (no other download, nothing committed he
     python scripts/public_series.py --package pmdarima==2.1.1 --out DIR --weeks 8
 
 ``--package`` fetches the wheel with ``python -m pip download --no-deps`` (the configured
-index); both options repeat, and every series whose file one of the wheels holds is written
-(or only those named with ``--series``). Each chosen series is written as ``DIR/<name>.csv`` with two columns, ``timestamp`` and
-``value``, one row per hour (the mean of the hour's rows; hours without a row are left out, the
-backtest treats them as gaps), optionally only its last ``--weeks`` weeks so that a backtest
-takes minutes. The series are hourly with daily and weekly cycles; their source and licence are
-as the package states them (see ``SERIES``).
+index); both options repeat, and every series whose file one of the wheels holds is written (or
+only those named with ``--series``). Each chosen series is written as ``DIR/<name>.csv`` with
+two columns, ``timestamp`` and ``value``, one row per hour (the mean of the hour's rows; hours
+without a row are left out, the backtest treats them as gaps), optionally only its last
+``--weeks`` weeks so that a backtest takes minutes. The series are hourly with daily and weekly
+cycles; their source and licence are as the package states them (see ``SERIES``).
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ class Series:
     timestamp: str
     value: str
     about: str
+    # A member that is a Python module holding the values as one ``np.array([...])`` literal
+    # has no timestamps: the first value's time and the spacing give them.
     start: str | None = None
-    """For a member that is a Python module holding the values as one ``np.array([...])``
-    literal (``timestamp`` is then its spacing): the time of the first value."""
+    spacing: str | None = None
 
 
 SERIES: dict[str, Series] = {
@@ -67,19 +68,20 @@ SERIES: dict[str, Series] = {
     ),
     "taylor": Series(
         "pmdarima/datasets/taylor.py",
-        "30min",
+        "ts",
         "MW",
         "half-hourly electricity demand in England and Wales (MW), Monday 2000-06-05 to Sunday"
         " 2000-08-27, from Taylor (2003) as pmdarima's load_taylor states (R's forecast::taylor);"
         " pmdarima is MIT",
         start="2000-06-05 00:00:00",
+        spacing="30min",
     ),
 }
 
 
 def array_literal(source: str, spec: Series) -> pd.DataFrame:
     """The values of the one ``np.array([...])`` list literal in ``source`` with times from
-    ``spec.start`` every ``spec.timestamp``, read by ``ast`` (the module is never imported)."""
+    ``spec.start`` every ``spec.spacing``, read by ``ast`` (the module is never imported)."""
     lists = [
         node.args[0]
         for node in ast.walk(ast.parse(source))
@@ -91,15 +93,14 @@ def array_literal(source: str, spec: Series) -> pd.DataFrame:
     if len(lists) != 1:
         raise SystemExit(f"{spec.member}: expected one array literal, found {len(lists)}")
     values = ast.literal_eval(lists[0])
-    stamps = pd.date_range(spec.start, periods=len(values), freq=spec.timestamp)
-    return pd.DataFrame({"ts": stamps, spec.value: values})
+    stamps = pd.date_range(spec.start, periods=len(values), freq=spec.spacing)
+    return pd.DataFrame({spec.timestamp: stamps, spec.value: values})
 
 
 def hourly(raw: pd.DataFrame, spec: Series, weeks: int | None = None) -> pd.DataFrame:
     """``timestamp, value`` per hour (mean of the hour's rows, empty hours dropped), the last
     ``weeks`` weeks only when given (counted back from the last hour)."""
-    column = "ts" if spec.start else spec.timestamp
-    stamps = pd.to_datetime(raw[column]).dt.floor("h")
+    stamps = pd.to_datetime(raw[spec.timestamp]).dt.floor("h")
     values = pd.to_numeric(raw[spec.value], errors="coerce")
     series = pd.Series(values.to_numpy(), index=stamps.to_numpy()).dropna()
     per_hour = series.groupby(level=0).mean().sort_index()

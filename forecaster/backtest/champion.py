@@ -2,20 +2,20 @@
 
 The candidates are Prophet's decision rules (in every seasonality mode scored), the
 seasonal-naive baselines (``decision.SEASONAL_NAIVE``, each with the ``yhat`` rule it was scored
-with) and the same rules on the blends of Prophet with a baseline (``decision.BLEND``). The champion is the
-candidate with the **fewest false-alarm episodes per site-week among those whose F1 is at
-least the best seasonal naive's** (ties: the higher F1, then the longer median lead per
-crossing, then the simpler method: a seasonal naive before a Prophet rule before a blend of
-both before an agreement of both, so a candidate must do strictly better to displace a simpler
-one; an agreement rule, which warns only when Prophet and a seasonal naive both do, ties with
-its naive wherever Prophet's rule always holds). A warning nobody
-acts on costs attention; a rule that catches fewer crossings than the value one season back is
-no improvement, so the best baseline's F1 is the floor and false alarms decide above it. The
-best baseline always reaches its own F1, so a baseline wins wherever no Prophet rule is at
-least as accurate with fewer false alarms. Without a seasonal naive among the candidates, or
-when the best of them catches no crossing (F1 0), there is no floor: the best F1 wins, and the
-reason says so. A floor of 0 is no bar: false alarms alone would then choose the most cautious
-rule, one that catches a crossing in four, over one that catches most of them.
+with) and the same rules on the blends of Prophet with a baseline (``decision.BLEND``). The
+champion is the candidate with the **fewest false-alarm episodes per site-week among those whose
+F1 is at least the best seasonal naive's** (ties: the higher F1, then the longer median lead per
+crossing, then the simpler method: a seasonal naive before a Prophet rule before a blend of both
+before an agreement of both, so a candidate must do strictly better to displace a simpler one;
+an agreement rule, which warns only when Prophet and a seasonal naive both do, ties with its
+naive wherever Prophet's rule always holds). A warning nobody acts on costs attention; a rule
+that catches fewer crossings than the value one season back is no improvement, so the best
+baseline's F1 is the floor and false alarms decide above it. The best baseline always reaches
+its own F1, so a baseline wins wherever no Prophet rule is at least as accurate with fewer false
+alarms. Without a seasonal naive among the candidates, or when the best of them catches no
+crossing (F1 0), there is no floor: the best F1 wins, and the reason says so. A floor of 0 is no
+bar: false alarms alone would then choose the most cautious rule, one that catches a crossing in
+four, over one that catches most of them.
 
 The runner-up is the candidate of the other family (Prophet, a blend or an agreement for a
 baseline champion; a baseline for the others) that the same rule ranks first, against the same

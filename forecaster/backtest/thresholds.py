@@ -4,10 +4,10 @@ its incidents, or any real history in the database) or an external ``timestamp,v
 For each indicator, a sample of series (the busiest sites by default, where the simulator's
 incidents happen, plus the national rollup) is scored with every candidate decision rule on
 Prophet (in each seasonality mode of ``Replay``), on the blend of Prophet (the first mode) with
-each baseline of ``decision.BLEND``, and with each baseline on the same origins; ``champion.choose`` picks the
-champion among Prophet's and the blends' candidates and the seasonal-naive baselines, the
-champion's own cases give the calibration, and ``holdout`` repeats the choice on the earlier
-half of the origins to score it on the later half.
+each baseline of ``decision.BLEND``, and with each baseline on the same origins;
+``champion.choose`` picks the champion among Prophet's and the blends' candidates and the
+seasonal-naive baselines, the champion's own cases give the calibration, and ``holdout``
+repeats the choice on the earlier half of the origins to score it on the later half.
 """
 
 from __future__ import annotations

@@ -70,6 +70,6 @@ def baseline_forecasts(
         try:
             fc = forecaster(history, horizon, non_negative=True)  # all take non_negative
         except ForecastSkipped:
-            continue  # less than one season of history: no baseline this cycle
+            continue  # less history than the baseline needs: none this cycle
         out[key.series_id] = fc.assign(ds=to_utc(fc["ds"], key.timezone))
     return out

