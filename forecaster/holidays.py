@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import holidays
 import numpy as np
@@ -53,13 +54,25 @@ def holidays_overlapping(ds: pd.Series) -> pd.DataFrame | None:
     one regressor per window day (36 for Spring Festival). Occurrences of the year after the
     window are included so a forecast across New Year still sees them.
     """
+    key = overlapping_key(ds)
+    return None if key is None else overlapping_table(key).copy()
+
+
+def overlapping_key(ds: Any) -> tuple[int, int, tuple[str, ...]] | None:
+    """What ``holidays_overlapping`` selects, as a hashable key: the span of years and the
+    names of the holidays whose windows overlap ``[ds.min(), ds.max()]``; None for none."""
     first, last = pd.Timestamp(ds.min()), pd.Timestamp(ds.max())
     names, start, end = _spans(first.year, last.year + 2)
-    seen = set(names[(end > np.datetime64(first)) & (start <= np.datetime64(last))])
-    if not seen:
-        return None
-    table = _table(first.year, last.year + 2)
-    return table[table["holiday"].isin(seen)].reset_index(drop=True)
+    seen = names[(end > np.datetime64(first)) & (start <= np.datetime64(last))]
+    return (first.year, last.year + 2, tuple(sorted(set(seen)))) if len(seen) else None
+
+
+@lru_cache(maxsize=64)
+def overlapping_table(key: tuple[int, int, tuple[str, ...]]) -> pd.DataFrame:
+    """The rows of ``overlapping_key``'s holidays, built once per key (shared: do not modify
+    it; ``holidays_overlapping`` hands out copies)."""
+    table = _table(key[0], key[1])
+    return table[table["holiday"].isin(key[2])].reset_index(drop=True)
 
 
 @lru_cache(maxsize=16)

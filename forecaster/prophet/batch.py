@@ -59,7 +59,7 @@ from forecaster.prophet.model import (
     silence_stan_logging,
     warm_start_params,
 )
-from forecaster.prophet.stored_fit import fit_state, refreshed
+from forecaster.prophet.stored_fit import fit_state, forecast_from_stored
 
 FAST_CONFIG = ProphetConfig(uncertainty_samples=0)
 """The speed-path settings (the ``ProphetConfig`` defaults, spelled out)."""
@@ -104,13 +104,12 @@ def forecast_one(
 ) -> SeriesResult:
     """Fit + predict one series; never raises (the exception becomes ``error``). With
     ``stored_fit`` (the ``fit_state`` stored with ``warm_start``) the forecast comes from that
-    fit on this window (``stored_fit.refreshed``), unless the fit no longer describes it."""
+    fit on this window (``stored_fit.forecast_from_stored``), unless the fit no longer describes it."""
     start = time.perf_counter()
     try:
         if stored_fit is not None and warm_start:
             try:
-                model = refreshed(history, cfg, warm_start, stored_fit)
-                forecast = predict(model, horizon_hours)
+                forecast = forecast_from_stored(history, cfg, warm_start, stored_fit, horizon_hours)
                 seconds = time.perf_counter() - start
                 return SeriesResult(key, forecast, warm_start, seconds=seconds, refreshed=True)
             except Exception:  # StaleFit, or a damaged stored frame: fitted below instead

@@ -1,7 +1,9 @@
 """prophet.stored_fit: a stored fit forecasts a newer window of its series without optimising.
 It draws exactly the fitted curve at the new hours, follows a level change of the newest hours
 through the residual carry, stays close to a refit, and refuses (StaleFit) a window it does not
-describe, which batch.forecast_one then fits. refit_due staggers the refits."""
+describe, which batch.forecast_one then fits. forecast_from_stored, the cycle's path, gives
+the same forecast in numpy, and hands what it does not rebuild to Prophet. refit_due staggers
+the refits."""
 
 from __future__ import annotations
 
@@ -12,10 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecaster.errors import ForecastSkipped
 from forecaster.prophet.batch import FAST_CONFIG, forecast_one
-from forecaster.prophet.model import fit, predict, warm_start_params
+from forecaster.prophet.model import ProphetConfig, fit, predict, warm_start_params
 from forecaster.prophet.speedups import components
-from forecaster.prophet.stored_fit import StaleFit, fit_state, refit_due, refreshed
+from forecaster.prophet.stored_fit import (
+    StaleFit,
+    fit_state,
+    forecast_from_stored,
+    refit_due,
+    refreshed,
+)
 
 WINDOW = 28 * 24
 
@@ -144,6 +153,69 @@ def test_a_damaged_stored_fit_is_fitted_not_failed(series, stored, damage):
     _, params, state = stored
     result = forecast_one("s", later(series, 5), FAST_CONFIG, 48, params, damage(state))
     assert result.ok and not result.refreshed and result.fit_state is not None
+
+
+def messy(window: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The window with missing values, a late duplicate of an hour and its rows shuffled."""
+    rng = np.random.default_rng(seed)
+    out = window.copy()
+    out.loc[rng.choice(len(out), 15, replace=False), "y"] = np.nan
+    out.loc[out.index[3], "y"] = np.inf
+    late = out.iloc[[-3]].assign(y=out["y"].iloc[-3] + 40)
+    return pd.concat([out, late]).sample(frac=1, random_state=seed)
+
+
+@pytest.mark.parametrize("mode", ["additive", "multiplicative"])
+@pytest.mark.parametrize(
+    "start",
+    [
+        "2026-06-01",  # no holiday
+        "2026-01-25",  # Spring Festival's window and a make-up workday
+        "2026-09-10",  # Golden Week ahead of the window's end
+        "2026-12-12",  # across New Year
+    ],
+)
+def test_the_numpy_forecast_from_a_stored_fit_is_prophets_own(start, mode):
+    cfg = ProphetConfig(seasonality_mode=mode)
+    series = hourly(start, WINDOW + 12, seed=4)
+    model = fit(series.iloc[:WINDOW], cfg)
+    params, state = warm_start_params(model), fit_state(model)
+    for window in (later(series, 3), messy(later(series, 7), seed=5)):
+        try:
+            prophets = predict(refreshed(window, cfg, params, state), 48)
+        except StaleFit:
+            with pytest.raises(StaleFit):
+                forecast_from_stored(window, cfg, params, state, 48)
+            continue
+        ours = forecast_from_stored(window, cfg, params, state, 48)
+        assert (ours["ds"].to_numpy() == prophets["ds"].to_numpy()).all()
+        np.testing.assert_allclose(
+            ours[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
+            prophets[["yhat", "yhat_lower", "yhat_upper"]].to_numpy(),
+            rtol=0,
+            atol=1e-9,
+        )
+
+
+def test_what_the_numpy_path_does_not_rebuild_goes_to_prophet(series, stored):
+    _, params, state = stored
+    window = later(series, 5)
+    as_text = window.assign(ds=window["ds"].astype(str))  # not a datetime column
+    ours = forecast_from_stored(as_text, FAST_CONFIG, params, state, 48)
+    prophets = predict(refreshed(window, FAST_CONFIG, params, state), 48)
+    np.testing.assert_allclose(ours["yhat"], prophets["yhat"], rtol=0, atol=1e-9)
+
+
+def test_the_numpy_path_refuses_what_refreshed_refuses(series, stored):
+    _, params, state = stored
+    with pytest.raises(StaleFit, match="other settings"):
+        forecast_from_stored(later(series, 5), FAST_CONFIG, params, {**state, "format": 0}, 48)
+    first = pd.Timestamp(state["changepoints"][0])
+    past = hourly(str(first + pd.Timedelta(hours=1)), WINDOW)
+    with pytest.raises(StaleFit, match="changepoint"):
+        forecast_from_stored(past, FAST_CONFIG, params, state, 48)
+    with pytest.raises(ForecastSkipped, match="usable points"):
+        forecast_from_stored(later(series, 5).iloc[:10], FAST_CONFIG, params, state, 48)
 
 
 def test_without_a_stored_fit_or_with_refits_every_time_a_refit_is_due():
