@@ -104,10 +104,14 @@ def seasonal_naive(
     m = _steps(season_hours, freq)
     if len(s) < m:
         raise ForecastSkipped(f"{len(s)} grid points, seasonal naive needs {m}")
-    filled = s.copy()
-    for k in range(1, len(s) // m + 1):
-        filled = filled.fillna(s.shift(k * m))
-    season = filled.ffill().bfill().to_numpy()[-m:]
+    values = s.to_numpy(dtype=float)
+    filled = values.copy()
+    for k in range(1, len(values) // m + 1):  # in numpy: a pandas shift a season cost ~0.5 ms
+        gaps = np.isnan(filled[k * m :])
+        if not gaps.any():
+            break
+        filled[k * m :][gaps] = values[: len(values) - k * m][gaps]
+    season = pd.Series(filled).ffill().bfill().to_numpy()[-m:]
     h = np.arange(1, _steps(horizon_hours, freq) + 1)
     yhat = season[(h - 1) % m]
     sigma = _rms(s - s.shift(m)) * np.sqrt((h - 1) // m + 1)
