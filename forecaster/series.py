@@ -141,10 +141,12 @@ def local_frame(buckets: Any, values: Any, timezone: str) -> pd.DataFrame:
 def to_utc(local: pd.Series, timezone: str) -> pd.Series:
     """Naive local ``ds`` back to UTC instants. A wall time that does not exist (DST gap) moves
     forward; an ambiguous one takes the first occurrence (China has no DST; other zones might)."""
-    aware = pd.to_datetime(local).dt.tz_localize(
+    # Through a DatetimeIndex: the Series' .dt accessors cost ~1 ms a call, and the cycle
+    # converts every series' origin and every fitted forecast.
+    aware = pd.DatetimeIndex(pd.to_datetime(local)).tz_localize(
         timezone, ambiguous=True, nonexistent="shift_forward"
     )
-    return aware.dt.tz_convert("UTC")
+    return pd.Series(aware.tz_convert("UTC"), index=local.index, name=local.name)
 
 
 def data_hash(history: pd.DataFrame, salt: str = "") -> str:

@@ -81,10 +81,14 @@ def _time(value: Any) -> datetime | None:
     return cast(datetime, pd.Timestamp(value).floor("us").to_pydatetime())
 
 
-def _times(values: pd.Series) -> list[datetime | None]:
-    """``_time`` for a whole column at once (10,000 lot predictions per cycle)."""
-    stamps = pd.to_datetime(values, utc=True).dt.floor("us")
-    return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
+def _times(values: Any) -> list[datetime | None]:
+    """``_time`` for a whole column of instants at once, in UTC (10,000 lot predictions and
+    ~72,000 forecast rows per cycle: one value at a time cost ~40 us each)."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(values, utc=True)).floor("us")
+    out: list[datetime | None] = list(stamps.to_pydatetime())
+    if stamps.hasnans:
+        out = [None if missing else v for v, missing in zip(out, stamps.isna(), strict=True)]
+    return out
 
 
 def _number(value: float | None) -> float | None:
@@ -124,14 +128,14 @@ def save_forecasts(conn: Connection, run_id: int, items: Iterable[tuple[int, pd.
     def rows() -> Iterable[tuple[Any, ...]]:
         for series_id, frame in items:
             values = zip(
-                frame["ds"],
+                _times(frame["ds"]),
                 frame["yhat"].to_numpy(dtype=float).tolist(),
                 frame["yhat_lower"].to_numpy(dtype=float).tolist(),
                 frame["yhat_upper"].to_numpy(dtype=float).tolist(),
                 strict=True,
             )
             for ds, y, lo, hi in values:
-                yield (_time(ds), run_id, series_id, y, lo, hi)
+                yield (ds, run_id, series_id, y, lo, hi)
 
     return _copy(
         conn,

@@ -265,7 +265,7 @@ SETTINGS: tuple[Setting, ...] = (
         "QUAYWATCH_FORECAST_REFIT_HOURS",
         "forecast_refit_hours",
         _whole_number,
-        "6",
+        "12",
         "Hours at most between two fits of a series; in between, forecasts come from its stored"
         " fit. 0 refits every changed window.",
     ),
@@ -314,7 +314,7 @@ class Settings:
     secret_keys: Secret = field(default_factory=lambda: Secret(""))
     retry_budget_s: float = 3600.0
     dask_scheduler: str = ""
-    forecast_refit_hours: int = 6
+    forecast_refit_hours: int = 12
     forecast_select_hours: int = 24
 
     def replace(self, **changes: Any) -> Settings:

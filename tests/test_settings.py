@@ -39,7 +39,7 @@ def test_an_invalid_value_is_refused_naming_the_variable_and_reason(name, value,
 
 
 def test_refits_every_time_are_a_valid_choice():
-    assert load_settings({"DATABASE_URL": URL}).forecast_refit_hours == 6
+    assert load_settings({"DATABASE_URL": URL}).forecast_refit_hours == 12
     settings = load_settings({"DATABASE_URL": URL, "QUAYWATCH_FORECAST_REFIT_HOURS": "0"})
     assert settings.forecast_refit_hours == 0
 

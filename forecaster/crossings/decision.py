@@ -162,11 +162,14 @@ def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:
     lower edge kept at zero or above where it was (counts are clipped at zero)."""
     if not factor:
         return forecast
-    yhat, lower = forecast["yhat"], forecast["yhat_lower"]
+    # In numpy: the cycle widens every fitted series' forecast (pandas took ~1 ms each).
+    yhat, lower, upper = (
+        forecast[c].to_numpy(dtype=float) for c in ("yhat", "yhat_lower", "yhat_upper")
+    )
     wide = yhat - factor * (yhat - lower)
     return forecast.assign(
-        yhat_lower=wide.where((lower < 0) | (wide >= 0), 0.0),
-        yhat_upper=yhat + factor * (forecast["yhat_upper"] - yhat),
+        yhat_lower=np.where((lower < 0) | (wide >= 0), wide, 0.0),
+        yhat_upper=yhat + factor * (upper - yhat),
     )
 
 
