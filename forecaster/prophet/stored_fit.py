@@ -26,6 +26,7 @@ and ``predict``, and a test holds the two to 1e-9 on windows with and without ho
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -198,7 +199,7 @@ def _numpy_forecast(
 ) -> pd.DataFrame | None:
     """The forecast of the stored fit from the window's arrays; None when this model is not
     one rebuilt here exactly (the Prophet path takes it)."""
-    changepoints = _instants(tuple(state["changepoints"]))
+    changepoints = _instants(state["changepoints"])
     if len(changepoints) and (changepoints.min() <= ds[0] or changepoints.max() > ds[-1]):
         raise StaleFit("a changepoint of the stored fit is no longer inside the window")
     seasonal = [(n, p, o) for n, switch, p, o in _SEASONALITIES if getattr(cfg, switch)]
@@ -257,11 +258,16 @@ def _carry(resid: np.ndarray, steps: int) -> np.ndarray:
     return np.asarray(resid[-1] * phi ** np.arange(1, steps + 1), dtype=float)
 
 
-@lru_cache(maxsize=256)
-def _instants(texts: tuple[str, ...]) -> np.ndarray:
-    """ISO timestamps (a fit's changepoints) as datetime64[ns], parsed once per fit."""
-    parsed = pd.to_datetime(pd.Series(texts, dtype=object))
-    return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"))
+def _instants(texts: list[str]) -> np.ndarray:
+    """ISO timestamps (a fit's changepoints, naive local time) as datetime64[ns]: numpy reads
+    them directly (pandas' format guessing cost ~1 ms a series); anything else through pandas."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns on a zone offset: pandas reads those
+            return np.array(texts, dtype="datetime64[ns]")
+    except (ValueError, TypeError, UserWarning):
+        parsed = pd.to_datetime(pd.Series(texts, dtype=object))
+        return np.asarray(parsed.to_numpy(dtype="datetime64[ns]"))
 
 
 # The holiday columns: their names sorted, and for each calendar day (days since the epoch)
