@@ -24,7 +24,7 @@ import pandas as pd
 
 from bench.common import timed
 from forecaster.prophet import speedups
-from forecaster.prophet.batch import FAST_CONFIG, forecast_one
+from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, forecast_one
 from forecaster.prophet.model import predict, silence_stan_logging
 from forecaster.prophet.stored_fit import refreshed
 
@@ -58,9 +58,10 @@ def prophets_own() -> Iterator[None]:
         cls.make_holiday_features, cls.preprocess = saved
 
 
-def prophet_refresh(w: pd.DataFrame, params: Any, state: Any) -> pd.DataFrame:
-    """The forecast from a stored fit through a Prophet model rebuilt on the window."""
-    return predict(refreshed(w, FAST_CONFIG, params, state), 48)
+def prophet_refresh(key: int, w: pd.DataFrame, params: Any, state: Any) -> SeriesResult:
+    """``forecast_one`` from a stored fit, through a Prophet model rebuilt on the window."""
+    forecast = predict(refreshed(w, FAST_CONFIG, params, state), 48)
+    return SeriesResult(key, forecast, params, refreshed=True)
 
 
 def run() -> dict[str, Any]:
@@ -84,17 +85,15 @@ def run() -> dict[str, Any]:
                             partial(forecast_one, i, w, FAST_CONFIG, 48, stored[0])
                         )
                         times["fit" + suffix].append(s)
-                        refresh = partial(forecast_one, i, w, FAST_CONFIG, 48, *stored)
-                        if suffix:
-                            refresh = partial(prophet_refresh, w, *stored)
+                        refresh = partial(prophet_refresh, i, w, *stored)
+                        if not suffix:
+                            refresh = partial(forecast_one, i, w, FAST_CONFIG, 48, *stored)
                         s, store["refresh"] = timed(refresh)
                         times["refresh" + suffix].append(s)
-                assert ours["refresh"].refreshed
-                ours["refresh"] = ours["refresh"].forecast
-                ours["fit"], own["fit"] = ours["fit"].forecast, own["fit"].forecast
                 for kind in ("fit", "refresh"):
-                    a, b = ours[kind], own[kind]
+                    a, b = ours[kind].forecast, own[kind].forecast
                     worst = max(worst, float(np.abs(a["yhat"] - b["yhat"]).max()))
+                assert ours["refresh"].refreshed and own["refresh"].refreshed
         for kind in ("fit", "refresh"):
             fast = float(np.median(times[kind])) * 1000
             slow = float(np.median(times[kind + "_own"])) * 1000

@@ -8,8 +8,9 @@ that folder is set and holds them, else into a temporary folder (``pip download`
 6th hour after a 28-day window to 48 h before the end, the window ending there is forecast twice:
 refitted (warm-started from the fit of an hour before, as the cycle does) and refreshed from the
 fit of ``AGES`` hours before (the ages cycle with the origins, as a series sees them between two
-refits; 1 to 11 hours covers a refit interval of 12). Both are scored on the 48 hours that follow: MAE and 80 % band coverage, and the ratio
-of the refreshed MAE to the refitted one, per series and for each age.
+refits; 1 to 11 hours covers a refit interval of 12). Both are scored on the 48 hours that
+follow: MAE and 80 % band coverage, and the ratio of the refreshed MAE to the refitted one, per
+series and for each age.
 """
 
 from __future__ import annotations

@@ -104,7 +104,8 @@ def forecast_one(
 ) -> SeriesResult:
     """Fit + predict one series; never raises (the exception becomes ``error``). With
     ``stored_fit`` (the ``fit_state`` stored with ``warm_start``) the forecast comes from that
-    fit on this window (``stored_fit.forecast_from_stored``), unless the fit no longer describes it."""
+    fit on this window (``stored_fit.forecast_from_stored``), unless the fit no longer
+    describes it."""
     start = time.perf_counter()
     try:
         if stored_fit is not None and warm_start:

@@ -250,7 +250,12 @@ def _residual_carry(m: Any, steps: int) -> np.ndarray:
     history = m.history
     in_sample = history_features(m)  # the fit's own matrix of these rows, when it kept one
     fitted = _point_forecast(m, history[["ds"]], in_sample)["yhat"].to_numpy(dtype=float)
-    resid = history["y"].to_numpy(dtype=float) - fitted
+    return residual_carry(history["y"].to_numpy(dtype=float) - fitted, steps)
+
+
+def residual_carry(resid: np.ndarray, steps: int) -> np.ndarray:
+    """The AR(1) forecast of in-sample errors ``resid`` for the next ``steps`` rows (see
+    ``_residual_carry``)."""
     if len(resid) < 3 or not np.isfinite(resid).all() or resid.std() == 0:
         return np.zeros(steps)
     phi = float(np.clip(np.corrcoef(resid[:-1], resid[1:])[0, 1], 0.0, 0.99))

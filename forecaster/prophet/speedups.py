@@ -179,7 +179,7 @@ def fast_prophet() -> Any:
         def fourier_series(dates: pd.Series, period: float, series_order: int) -> np.ndarray:
             if not series_order >= 1:
                 raise ValueError("series_order must be >= 1")
-            return _fourier(_days_since_epoch(dates), period, series_order)
+            return fourier(_days_since_epoch(dates), period, series_order)
 
         def regressor_column_matrix(
             self, seasonal_features: pd.DataFrame, modes: dict[Mode, list[str]]
@@ -308,7 +308,7 @@ def _days_since_epoch(ds: pd.Series) -> np.ndarray:
     return np.asarray(ns / 86_400e9, dtype=float)
 
 
-def _fourier(days: np.ndarray, period: float, order: int) -> np.ndarray:
+def fourier(days: np.ndarray, period: float, order: int) -> np.ndarray:
     """``Prophet.fourier_series`` without pandas: sin, cos of each harmonic, in its order."""
     angle = 2.0 * np.pi * days[:, None] * np.arange(1, order + 1)[None, :] / period
     out = np.empty((len(days), 2 * order))
@@ -323,7 +323,7 @@ def _features(model: Any, ds: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     multiplicative: list[bool] = []
     days = _days_since_epoch(ds)
     for props in model.seasonalities.values():
-        block = _fourier(days, props["period"], props["fourier_order"])
+        block = fourier(days, props["period"], props["fourier_order"])
         blocks.append(block)
         multiplicative += [props["mode"] == "multiplicative"] * block.shape[1]
     holidays = model.construct_holiday_dataframe(ds)

@@ -44,7 +44,9 @@ from forecaster.prophet.model import (
     clean,
     new_prophet,
     predict,
+    residual_carry,
 )
+from forecaster.prophet.speedups import fourier
 
 FIT_STATE_FORMAT = 1
 """Version of a ``fit_state`` document; another version is a ``StaleFit``, never misread."""
@@ -242,20 +244,12 @@ def _numpy_forecast(
     half = interval_z(cfg.interval_width) * sigma
     values = np.column_stack([yhat, yhat - half, yhat + half])
     if cfg.residual_ar:
-        values = values + _carry(y - curve(ds)[0], steps)[:, None]
+        values = values + residual_carry(y - curve(ds)[0], steps)[:, None]
     if cfg.non_negative:
         values = np.clip(values, 0.0, None)
     out = pd.DataFrame(values, columns=COLUMNS[1:])
     out.insert(0, "ds", future)
     return out
-
-
-def _carry(resid: np.ndarray, steps: int) -> np.ndarray:
-    """``model._residual_carry`` on the residuals: r_T * phi^h, phi clipped to [0, 0.99]."""
-    if len(resid) < 3 or not np.isfinite(resid).all() or resid.std() == 0:
-        return np.zeros(steps)
-    phi = float(np.clip(np.corrcoef(resid[:-1], resid[1:])[0, 1], 0.0, 0.99))
-    return np.asarray(resid[-1] * phi ** np.arange(1, steps + 1), dtype=float)
 
 
 def _instants(texts: list[str]) -> np.ndarray:
@@ -318,12 +312,7 @@ def _features(
     """The regression matrix at ``at``: each seasonality's sin/cos pairs, then the holiday
     columns (1 on the rows of the calendar days each marks)."""
     days = at.astype(np.int64) / 86_400e9
-    blocks = []
-    for _, period, order in seasonal:
-        angle = 2.0 * np.pi * days[:, None] * np.arange(1, order + 1)[None, :] / period
-        block = np.empty((len(at), 2 * order))
-        block[:, 0::2], block[:, 1::2] = np.sin(angle), np.cos(angle)
-        blocks.append(block)
+    blocks = [fourier(days, period, order) for _, period, order in seasonal]
     if layout[0]:
         block = np.zeros((len(at), len(layout[0])))
         day = at.astype("datetime64[D]").astype(np.int64)
