@@ -1,5 +1,5 @@
-"""The only writer of the forecaster's tables (sql/0030) and of the alerter's inputs
-``forecast_crossing`` and ``lot_breach_prediction`` (sql/0021); also the reads of its own state.
+"""The only writer of the forecaster's tables (sql/0103) and of the alerter's inputs
+``forecast_crossing`` and ``lot_breach_prediction`` (sql/0103 too); also the reads of its own state.
 ``forecast_decision`` is written by ``decision_store`` (re-exported here).
 
 Bulk rows (forecasts, crossings, lot predictions) go in by COPY inside the caller's transaction:

@@ -1,7 +1,7 @@
 """Writes a local Grafana's configuration (grafana.ini, provisioning/) and the reader's password.
 
 `quaywatch grafana local-config DIR` makes DIR a ready Grafana home for the checkout: the data
-source is the database QuayWatch is configured with, read as `quaywatch_grafana` (sql/0051), and
+source is the database QuayWatch is configured with, read as `quaywatch_grafana` (sql/0106), and
 the dashboards are read straight from grafana/dashboards/, so `make dashboards` shows at once.
 The migration creates that role without a password; this command gives it one (kept in
 DIR/reader-password, the same at every run) as compose.yaml's grafana-db-init does there.

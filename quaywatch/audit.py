@@ -1,6 +1,6 @@
 """Writes audit_log rows: the one INSERT behind every configuration change's audit record.
 
-audit_log (sql/0021) has two writers on purpose (docs/architecture.md): the alerter's rule store
+audit_log (sql/0100) has two writers on purpose (docs/architecture.md): the alerter's rule store
 (``alerter.rules.store.write_audit``) and the risk rules (``collector.risk.rules.write_audit``).
 Both write through ``write_audit`` here, inside the caller's transaction, so a row is logged
 exactly when the change it records commits, and the two cannot drift apart in columns or in how

@@ -5,9 +5,9 @@ channel of that kind needs. Its ``SecretStr`` fields (the bot URL, signing secre
 token) are stored apart from the rest, are write-only through the API, and are shown masked:
 ``https://oapi.dingtalk.com/********`` for a URL, ``********`` for the others.
 
-At rest they are sealed (``quaywatch.security.secret_box``, sql/0064) with the keys the connection's
+At rest they are sealed (``quaywatch.security.secret_box``, sql/0105) with the keys the connection's
 engine carries: ``seal`` for the store's writes, ``stored_secrets`` for every read. A row
-written before sql/0064 keeps its plain ``secrets`` and reads as it did (legacy) until
+written before encryption keeps its plain ``secrets`` and reads as it did (legacy) until
 ``quaywatch channels rotate-secrets`` seals it.
 """
 

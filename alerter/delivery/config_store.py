@@ -3,10 +3,10 @@
 Tables: channel (+ its first channel_state row, and channel_state's unreadable mark),
 channel_mute_interval, silence, mute_interval (bodies checked by ``delivery.api`` and
 ``delivery.suppression.silence_api``). With ``delivery.store`` and ``delivery.sending.store``,
-the only writer of sql/0022's tables. Functions run in the caller's transaction at the caller's
+the only writer of sql/0105's tables. Functions run in the caller's transaction at the caller's
 ``now``, never the database's, so a test can step the clock.
 
-Channel secrets are written sealed (``channel_config.seal``: ``secrets_encrypted``, sql/0064),
+Channel secrets are written sealed (``channel_config.seal``: ``secrets_encrypted``, sql/0105),
 never plain; without a key the write raises ``SecretsUnavailable`` (the API's 503). Key
 rotation re-seals them in delivery.secret_rotation.
 """
@@ -100,7 +100,7 @@ def update_channel(
 
 def _sealed(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with the secrets moved into their sealed column (an empty plain one stays,
-    as sql/0064's check wants)."""
+    as sql/0105's check wants)."""
     if "secrets" not in values:
         return values
     return {**values, "secrets": {}, "secrets_encrypted": seal(conn, values["secrets"])}

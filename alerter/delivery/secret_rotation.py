@@ -1,6 +1,6 @@
 """Key rotation for channel secrets: re-seal every channel with the first key of
 ``QUAYWATCH_SECRET_KEYS`` (``quaywatch channels rotate-secrets``). Writes channel.secrets and
-channel.secrets_encrypted (sql/0064) in the caller's transaction, rows locked ``FOR UPDATE`` so a
+channel.secrets_encrypted (sql/0105) in the caller's transaction, rows locked ``FOR UPDATE`` so a
 concurrent PATCH waits instead of being overwritten with an older seal.
 """
 

@@ -3,7 +3,7 @@
 Tables: alert_event.processed_at (the outbox consumer's mark), active_alert, notify_group,
 group_alert, notification (new rows and those they supersede). With ``delivery.config_store``
 (channels, silences, mute intervals) and ``delivery.sending.store``, the only writer of
-sql/0022's tables. Functions run in the caller's transaction (claims: ``FOR UPDATE SKIP
+sql/0105's tables. Functions run in the caller's transaction (claims: ``FOR UPDATE SKIP
 LOCKED``, so replicas split the work) at the dispatcher's ``now``, never the database's, so a
 test can step the clock.
 """

@@ -1,7 +1,7 @@
 """Indicators over HTTP: list, read, create, change (a new version), retire, propose, publish.
 
 Writes through collector.indicators.store (indicator, series, indicator_spec), the lifecycle
-columns of `indicator` (sql/0067) and one audit_log row per change (quaywatch.audit), all in
+columns of `indicator` (sql/0101) and one audit_log row per change (quaywatch.audit), all in
 the request's transaction. Visibility is the rules': a token sees the indicators owned in its
 subtree (and may change them, with indicators:write), those of its ancestors read-only, and the
 built-ins read-only; another customs' indicator is a 404 naming only the code asked for. A new

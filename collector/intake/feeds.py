@@ -54,7 +54,7 @@ class FeedConfig:
 
 @dataclass(frozen=True)
 class FeedTable(Generic[RowT]):
-    """A feed table (the columns of sql/0005_station_feeds.sql, site_id optional) and the kind
+    """A feed table (the columns of station_feed in sql/0101, site_id optional) and the kind
     of item its feeds carry."""
 
     name: str

@@ -5,7 +5,7 @@ features (unit value = value_cny / quantity, per quantity unit; value per kg = v
 kg, or gross kg when net is not stated) at two levels (HS-8 x origin, and HS-6 x origin as the
 fallback for thin 8-digit lines). A bucket is floor(ln(value) / ln(1.05)): 5% wide, so a median
 read from it is within 2.5% at any price level. Each key's histogram is one int array in
-risk_reference (0041); a batch groups its values per key and merges them with one sorted
+risk_reference (sql/0102); a batch groups its values per key and merges them with one sorted
 upsert, which also recomputes the key's median (interpolated within its bucket) and the MAD of
 ln(value) (never finer than a bucket) in SQL functions. Counts only add up, so concurrent
 batches commute; an amendment subtracts the value it replaces.

@@ -201,7 +201,7 @@ def write_audit(
     after: dict[str, Any] | None,
     object_type: str = "risk_rule",
 ) -> None:
-    """One audit_log row (0021's table, shared with the alerter's rules)."""
+    """One audit_log row (sql/0100's table, shared with the alerter's rules)."""
     audit.write_audit(conn, actor, action, object_type, str(object_id), node_id, before, after)
 
 

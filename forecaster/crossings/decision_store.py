@@ -1,4 +1,4 @@
-"""Writes ``forecast_decision`` (sql/0030, champion columns sql/0068): the warning rule per
+"""Writes ``forecast_decision`` (sql/0103): the warning rule per
 indicator chosen by the last applied backtest, with its scores, the runner-up's and why; and
 reads it back for the cycle. Every function takes the caller's connection; none commits."""
 

@@ -72,7 +72,7 @@ ORDER BY time DESC
 LIMIT 500
 """
 
-# reporting.alert_history.state_code (sql/0052).
+# reporting.alert_history.state_code (sql/0106).
 STATES = value_map({
     "0": ("正常 Normal", GREEN), "1": ("待定 Pending", "yellow"), "2": ("告警 Firing", RED),
     "3": ("恢复中 Recovering", ORANGE), "4": ("无数据 NoData", "#8e8e8e"),

@@ -51,7 +51,7 @@ def test_the_reader_role_has_a_statement_timeout_and_is_read_only(reader):
 
 def test_the_reader_role_plans_dashboard_queries_without_jit_or_parallel_workers(reader):
     # Many short panel queries at once: JIT compiling and parallel scans cost more than they save
-    # (sql/0070, docs/benchmarks.md).
+    # (sql/0106, docs/benchmarks.md).
     assert reader.execute("SHOW jit").fetchone()[0] == "off"
     assert reader.execute("SHOW max_parallel_workers_per_gather").fetchone()[0] == "0"
 

@@ -1,6 +1,6 @@
 """The dispatcher's claim owner: a session-level advisory lock held for the engine's life; no tables.
 
-A claim belongs to the PostgreSQL session that made it (sql/0065). Each engine's dispatcher
+A claim belongs to the PostgreSQL session that made it (sql/0105, notification.claim_owner). Each engine's dispatcher
 holds ``pg_advisory_lock(OWNER_LOCK_CLASS, owner_id)`` on a dedicated autocommit connection
 and stamps ``claim_owner = owner_id`` on what it claims. The server drops a killed process's
 session as soon as its socket closes, and the lock with it, so ``store.free_orphans`` frees

@@ -2,7 +2,7 @@
 
 Also bot locks (advisory), the meta-alert sequence, and the fold of rate-limited notifications
 into a digest. With ``delivery.store`` and ``delivery.config_store``, the only writers of the
-tables in sql/0022. Claims use ``FOR UPDATE SKIP LOCKED``, the claiming dispatcher's session
+tables in sql/0105. Claims use ``FOR UPDATE SKIP LOCKED``, the claiming dispatcher's session
 (``claim_owner``, sending.owner) and a lease (``claimed_until`` + ``claim_token``): the claims
 of a replica that dies mid-send are freed as soon as its session is gone (``free_orphans``),
 those of one that hangs when its lease runs out; another one sends again, so delivery is at

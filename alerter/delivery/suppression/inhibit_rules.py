@@ -1,4 +1,4 @@
-"""Writes inhibit_rule (sql/0066) and its audit_log rows; reads it for dispatch and the API.
+"""Writes inhibit_rule (sql/0105) and its audit_log rows; reads it for dispatch and the API.
 
 Dispatch reads the enabled rules once per pass (``enabled_rules``: one query over a small
 table) and then the firing alerts that any rule's source matchers could match
@@ -64,8 +64,8 @@ def rule_sources(
     pinned = source_filter(rules)
     where = "a.status = 'firing'"
     if pinned is not None:
-        # One partial index per label (active_alert_firing_idx on kind, sql/0022;
-        # active_alert_firing_alertname_idx, sql/0066): a bitmap OR of index scans.
+        # One partial index per label (active_alert_firing_idx on kind;
+        # active_alert_firing_alertname_idx, sql/0105): a bitmap OR of index scans.
         # The labels come from INDEXED_LABELS, never from a row.
         either = [f"a.labels ->> '{label}' = ANY (:{label})" for label in pinned]
         where += f" AND ({' OR '.join(either)})"

@@ -2,7 +2,7 @@
 
 Alertmanager's ``inhibit_rules`` (source_matchers, target_matchers, equal;
 https://prometheus.io/docs/alerting/latest/configuration/#inhibit_rule), stored in the table
-``inhibit_rule`` (sql/0066, ``delivery.suppression.inhibit_rules``) and edited through
+``inhibit_rule`` (sql/0105, ``delivery.suppression.inhibit_rules``) and edited through
 ``/api/v1/inhibit-rules``. The rule we ship, seeded there as a national row: a site that
 stopped reporting (a ``kind="no_data"`` alert) mutes its own threshold and forecast alerts,
 which would otherwise fire or flap on stale numbers while the one alert that matters is
@@ -32,7 +32,7 @@ LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # as Matcher.name
 # A regex that is only literal words joined by "|" ("threshold|forecast") lists its values.
 _ALTERNATION = re.compile(r"^[A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*$")
 # Source alerts are looked up by these labels: firing active alerts are indexed on each
-# (sql/0022, sql/0066).
+# (sql/0105).
 INDEXED_LABELS = ("kind", "alertname")
 
 
@@ -98,7 +98,7 @@ NO_DATA_MUTES_THRESHOLDS = InhibitRule(
     target=(Matcher(name="kind", op="=~", value="threshold|forecast"),),
     equal=("node",),
 )
-# The pure default (and what sql/0066 seeds); dispatch and the status use the stored rules.
+# The pure default (and what sql/0105 seeds); dispatch and the status use the stored rules.
 DEFAULT_RULES: tuple[InhibitRule, ...] = (NO_DATA_MUTES_THRESHOLDS,)
 
 

@@ -126,7 +126,7 @@ def test_a_legacy_plain_row_still_delivers_and_rotate_secrets_encrypts_it(
 ):
     with RecordingReceiver() as server:
         channel_id = create_channel(engine, "webhook", hook(server), group_wait_s=0)
-        with engine.begin() as conn:  # as a row written before sql/0064
+        with engine.begin() as conn:  # as a row written before encryption
             conn.execute(
                 text(
                     "UPDATE channel SET secrets = CAST(:s AS jsonb), secrets_encrypted = NULL"

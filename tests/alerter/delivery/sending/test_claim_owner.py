@@ -1,4 +1,4 @@
-"""A claim is tied to the dispatcher session that made it (sending.owner, sql/0065)."""
+"""A claim is tied to the dispatcher session that made it (sending.owner, sql/0105)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,18 @@
--- Notification delivery: channels on org nodes, silences, mute intervals, and the durable
--- pipeline behind them: alert_event (the evaluation outbox) -> notify_group / group_alert
--- (Alertmanager's aggregation groups, kept in PostgreSQL so a restart loses nothing) ->
--- notification (one row per message to send, claimed with FOR UPDATE SKIP LOCKED) ->
--- delivery_attempt (one row per try). Only alerter/delivery_store.py writes these tables.
+-- Notification delivery: channels on org nodes, silences, mute intervals, inhibit rules, and
+-- the durable pipeline behind them: alert_event (the evaluation outbox, 0104) -> notify_group /
+-- group_alert (Alertmanager's aggregation groups, kept in PostgreSQL so a restart loses
+-- nothing) -> notification (one row per message to send, claimed with FOR UPDATE SKIP LOCKED)
+-- -> delivery_attempt (one row per try). Written by alerter/delivery/: config_store.py
+-- (channels, silences, mute intervals), suppression/inhibit_rules.py (inhibit rules), store.py
+-- (groups and notifications) and sending/store.py (attempts, counters, notification states).
 
 -- A channel attaches to an org node and receives alerts of that node's subtree that its
 -- matchers accept. Secrets (bot URL, signing secret, bearer token) are kept apart from the
--- readable config so that no query the API runs for a read ever selects them.
+-- readable config so that no query the API runs for a read ever selects them, and encrypted at
+-- rest: secrets_encrypted holds one Fernet token of the JSON mapping, sealed with the first key
+-- of QUAYWATCH_SECRET_KEYS. A row whose secrets are still plain in `secrets` (written before
+-- encryption, or by SQL, which has no key) is read as a legacy row and sealed by
+-- `quaywatch channels rotate-secrets` (docs/channels.md).
 CREATE TABLE channel (
     channel_id          int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     node_id             text NOT NULL REFERENCES org_node (node_id),
@@ -24,7 +30,7 @@ CREATE TABLE channel (
     repeat_interval_s   int NOT NULL DEFAULT 14400 CHECK (repeat_interval_s > 0),
     send_resolved       boolean NOT NULL DEFAULT true,
     lang                text NOT NULL DEFAULT 'zh' CHECK (lang IN ('zh', 'en')),
-    -- NULL takes the vendor's documented limit (alerter/sending.py VENDOR_RATES)
+    -- NULL takes the vendor's documented limit (alerter/delivery/channel_config.py VENDOR_RATES)
     rate_per_minute     int CHECK (rate_per_minute > 0),
     fallback_channel_id int REFERENCES channel (channel_id) ON DELETE SET NULL
                             CHECK (fallback_channel_id <> channel_id),
@@ -32,7 +38,10 @@ CREATE TABLE channel (
     created_by          text NOT NULL DEFAULT '',
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (node_id, name)
+    UNIQUE (node_id, name),
+    secrets_encrypted   text,
+    -- A row keeps its secrets one way: once sealed, no plain copy stays beside the token.
+    CONSTRAINT channel_secrets_one_way CHECK (secrets_encrypted IS NULL OR secrets = '{}')
 );
 CREATE INDEX channel_node_idx ON channel (node_id);
 CREATE INDEX channel_bot_idx ON channel (bot_key);
@@ -94,7 +103,11 @@ CREATE TABLE active_alert (
     seq          bigint NOT NULL,
     updated_at   timestamptz NOT NULL
 );
+-- Dispatch loads the firing alerts an inhibit rule's source matchers could match by `kind` or
+-- `alertname`, so a rule on an alert name costs an index scan, not a read of every firing alert.
 CREATE INDEX active_alert_firing_idx ON active_alert ((labels ->> 'kind')) WHERE status = 'firing';
+CREATE INDEX active_alert_firing_alertname_idx ON active_alert ((labels ->> 'alertname'))
+    WHERE status = 'firing';
 
 -- One aggregation group per (channel, group labels). next_flush_at and next_reason answer
 -- "when is the next notification, and why" (alertmanager#2166, #2647).
@@ -163,7 +176,14 @@ CREATE TABLE notification (
     dead_at         timestamptz,
     last_error      text,
     replaced_by     bigint REFERENCES notification (notification_id) ON DELETE SET NULL,
-    fallback_of     bigint REFERENCES notification (notification_id) ON DELETE SET NULL
+    fallback_of     bigint REFERENCES notification (notification_id) ON DELETE SET NULL,
+    -- Claims are tied to the dispatcher's database session: each dispatcher holds a
+    -- session-level advisory lock (class 815620065, key claim_owner) on a dedicated connection
+    -- for its life and stamps claim_owner on what it claims (alerter/delivery/sending/owner.py).
+    -- The server drops a killed dispatcher's session at once and its lock with it, so its
+    -- claims are taken over at once rather than when the 120 s lease runs out; the lease stays
+    -- for a hung process. NULL: claimed by a dispatcher without an owner (lease only).
+    claim_owner     integer
 );
 CREATE INDEX notification_due_idx ON notification (channel_id, next_attempt_at)
     WHERE state IN ('pending', 'sending');
@@ -201,6 +221,46 @@ CREATE TABLE delivery_counter (
     status        text NOT NULL,
     attempts      bigint NOT NULL DEFAULT 0,
     latency_sum_s double precision NOT NULL DEFAULT 0,
-    buckets       bigint[] NOT NULL,      -- cumulative counts for alerter/delivery_metrics BUCKETS
+    buckets       bigint[] NOT NULL,      -- cumulative counts for alerter/delivery/metrics.py BUCKETS
     PRIMARY KEY (kind, status)
 );
+
+-- Inhibit rules (Alertmanager inhibit_rules): a firing alert matching source_matchers mutes
+-- the firing alerts matching target_matchers that carry the same values of the `equal` labels.
+-- A rule belongs to a node and applies only to source and target alerts of that node's
+-- subtree (alerter/delivery/suppression/inhibition.py).
+CREATE TABLE inhibit_rule (
+    inhibit_rule_id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    node_id         text NOT NULL,
+    name            text NOT NULL,
+    source_matchers jsonb NOT NULL,
+    target_matchers jsonb NOT NULL,
+    equal           text[] NOT NULL DEFAULT '{}',
+    enabled         boolean NOT NULL DEFAULT true,
+    created_by      text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (node_id, name),
+    -- CASE, not AND: jsonb_array_length raises on a non-array, and AND need not short-circuit.
+    CHECK (CASE WHEN jsonb_typeof(source_matchers) = 'array'
+                THEN jsonb_array_length(source_matchers) > 0 ELSE false END),
+    CHECK (CASE WHEN jsonb_typeof(target_matchers) = 'array'
+                THEN jsonb_array_length(target_matchers) > 0 ELSE false END)
+);
+
+-- The built-in rule: a site that stopped reporting (kind no_data) mutes its own threshold and
+-- forecast alerts. It belongs to the national centre 'CN', so only a national token may change it.
+INSERT INTO inhibit_rule (node_id, name, source_matchers, target_matchers, equal, created_by)
+VALUES (
+    'CN',
+    'no data at a node mutes its threshold and forecast alerts',
+    '[{"name": "kind", "op": "=", "value": "no_data"}]',
+    '[{"name": "kind", "op": "=~", "value": "threshold|forecast"}]',
+    '{node}',
+    'seed'
+);
+
+-- NOT VALID: the org tree is seeded after the migrations (quaywatch db seed), so 'CN' does not
+-- exist yet; every row written from now on is checked.
+ALTER TABLE inhibit_rule ADD CONSTRAINT inhibit_rule_node_id_fkey
+    FOREIGN KEY (node_id) REFERENCES org_node (node_id) NOT VALID;

@@ -1,9 +1,32 @@
--- Alert rules, their per-subtree overrides, alert instances and their state history, and the
--- audit log. alerter/store.py is the only writer of these tables.
+-- Alert rules, their per-subtree overrides, rule health, alert instances and their state
+-- history, and the outbox to notification delivery. alerter/rules/store.py writes the rules and
+-- overrides, alerter/evaluation/store.py the rest (evaluation's step, alert_state.py).
+
+-- The outbox between alert evaluation and notification delivery. Evaluation inserts one row per
+-- notifiable transition (firing, resolved) in the same transaction as the state change; dispatch
+-- claims unprocessed rows with FOR UPDATE SKIP LOCKED, so a crash loses nothing and a retry
+-- never re-evaluates.
+CREATE TABLE alert_event (
+    event_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    fingerprint   text        NOT NULL,
+    rule_id       int         NOT NULL,
+    node_id       text        NOT NULL REFERENCES org_node (node_id),
+    status        text        NOT NULL CHECK (status IN ('firing', 'resolved')),
+    severity      text        NOT NULL,
+    labels        jsonb       NOT NULL DEFAULT '{}',
+    annotations   jsonb       NOT NULL DEFAULT '{}',
+    value         double precision,
+    starts_at     timestamptz NOT NULL,
+    ends_at       timestamptz,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    processed_at  timestamptz
+);
+CREATE INDEX alert_event_pending_idx ON alert_event (event_id) WHERE processed_at IS NULL;
+CREATE INDEX alert_event_fingerprint_idx ON alert_event (fingerprint, created_at DESC);
 
 -- A rule belongs to an org node and applies to every node of the chosen level in its subtree.
--- `spec` is the validated rule (alerter/rules.py) and is authoritative; the other columns are
--- copies of its fields that lists filter on, written by the same statement.
+-- `spec` is the validated rule (alerter/rules/kinds.py) and is authoritative; the other columns
+-- are copies of its fields that lists filter on, written by the same statement.
 CREATE TABLE alert_rule (
     rule_id          int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     -- the stable key `quaywatch rules apply` upserts by
@@ -82,7 +105,11 @@ CREATE TABLE alert_instance (
     error            text,
     acknowledged_at  timestamptz,
     acknowledged_by  text,
-    ack_comment      text
+    ack_comment      text,
+    -- An acknowledgement ends: until ack_until it holds back repeat notifications of the alert
+    -- (alerter/delivery/stages.py:acknowledged); DELETE /api/v1/alerts/<id>/ack withdraws it.
+    -- NULL: an acknowledgement recorded before they ended, which holds nothing back.
+    ack_until        timestamptz
 );
 CREATE INDEX alert_instance_rule_idx ON alert_instance (rule_id);
 CREATE INDEX alert_instance_node_idx ON alert_instance (node_id);
@@ -106,50 +133,6 @@ CREATE INDEX alert_history_fingerprint_idx ON alert_history (fingerprint, at DES
 CREATE INDEX alert_history_rule_idx ON alert_history (rule_id, at DESC);
 CREATE INDEX alert_history_node_idx ON alert_history (node_id, at DESC);
 
--- Who changed what, when: every create/update/delete/propose/publish of a rule or override,
--- and acknowledgements. node_id is the owning node, so a token sees its subtree's entries.
-CREATE TABLE audit_log (
-    audit_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at              timestamptz NOT NULL DEFAULT now(),
-    actor           text NOT NULL,
-    actor_token_id  int,
-    actor_node_id   text,
-    action          text NOT NULL,
-    object_type     text NOT NULL,
-    object_id       text NOT NULL,
-    node_id         text,
-    before          jsonb,
-    after           jsonb
-);
-CREATE INDEX audit_log_at_idx ON audit_log (at DESC);
-CREATE INDEX audit_log_object_idx ON audit_log (object_type, object_id, at DESC);
-
--- Written by the forecaster: for each series and forecast run, when the forecast crosses a
--- threshold in a direction ('above' | 'below') and how likely that is. Forecast rules read the
--- newest run per series. Created here only when the forecaster's migration has not made it.
-CREATE TABLE IF NOT EXISTS forecast_crossing (
-    series_id    int NOT NULL,
-    run_id       bigint NOT NULL,
-    computed_at  timestamptz NOT NULL,
-    threshold    double precision NOT NULL,
-    direction    text NOT NULL,
-    crossing_at  timestamptz,
-    probability  double precision NOT NULL
-);
-CREATE INDEX IF NOT EXISTS forecast_crossing_series_idx
-    ON forecast_crossing (series_id, computed_at DESC);
-
--- Written by the forecaster: per hazardous lot, the predicted chance of breaching its storage
--- deadline. Deadline rules read the newest prediction per lot.
-CREATE TABLE IF NOT EXISTS lot_breach_prediction (
-    lot_id               text NOT NULL,
-    computed_at          timestamptz NOT NULL,
-    breach_probability   double precision NOT NULL,
-    predicted_breach_at  timestamptz
-);
-CREATE INDEX IF NOT EXISTS lot_breach_prediction_lot_idx
-    ON lot_breach_prediction (lot_id, computed_at DESC);
-
 -- For the forecaster: which (node, indicator, threshold, direction) crossings forecast rules
 -- need, including every override's threshold (a refused override costs one extra crossing).
 CREATE VIEW alert_forecast_target AS
@@ -167,26 +150,3 @@ FROM alert_rule r
 JOIN alert_rule_override o ON o.rule_id = r.rule_id
 WHERE r.kind = 'forecast' AND r.enabled;
 
--- Grafana reads alert states through the reporting schema (0050/0051 grant it).
-CREATE SCHEMA IF NOT EXISTS reporting;
-
-CREATE VIEW reporting.alert_state_history AS
-SELECT h.at AS time, h.rule_id, h.fingerprint, h.node_id,
-       coalesce(h.labels ->> 'alertname', 'rule ' || h.rule_id) AS alertname,
-       h.labels ->> 'severity' AS severity,
-       n.path[2] AS customs_id,
-       n.path[3] AS office_id,
-       h.from_state, h.to_state, h.value, h.reason
-FROM alert_history h
-LEFT JOIN org_node n ON n.node_id = h.node_id;
-
-CREATE VIEW reporting.alert_instances AS
-SELECT i.since AS time, i.fingerprint, i.rule_id, i.node_id,
-       coalesce(i.labels ->> 'alertname', 'rule ' || i.rule_id) AS alertname,
-       i.severity, i.state, i.fired_at, i.last_value, i.last_eval,
-       i.acknowledged_at IS NOT NULL AS acknowledged,
-       coalesce(i.annotations ->> 'summary', '') AS summary,
-       n.path[2] AS customs_id,
-       n.path[3] AS office_id
-FROM alert_instance i
-JOIN org_node n ON n.node_id = i.node_id;
