@@ -1,4 +1,4 @@
-"""Always-on challengers (reference §4): each costs < 1 ms per series.
+"""Always-on challengers (reference §4): each costs 1-3 ms per series (672 hours, 2 cores).
 
 Every forecaster is ``(history[ds, y], horizon_hours) -> DataFrame[ds, yhat, yhat_lower,
 yhat_upper]`` with the same contract as ``prophet.model.predict``, so ``threshold_crossing`` and
@@ -31,10 +31,43 @@ Forecaster = Callable[[pd.DataFrame, int], pd.DataFrame]
 
 
 def _grid(history: pd.DataFrame, freq: str) -> pd.Series:
+    regular = _regular_grid(history, freq)
+    if regular is not None:
+        return regular
     s = history.assign(ds=pd.to_datetime(history["ds"])).dropna(subset=["y"])
     if s.empty:
         raise ForecastSkipped("no usable points")
     return s.set_index("ds")["y"].astype(float).resample(freq).mean()
+
+
+def _regular_grid(history: pd.DataFrame, freq: str) -> pd.Series | None:
+    """The grid of a window already on it (sorted, at most one point per step, every time a
+    whole step from midnight), in numpy: what the cycle and the backtests read from
+    metric_hourly. pandas' resample took ~4 ms a series, most of a baseline forecast's cost.
+    None for anything else, which goes through pandas."""
+    step = _tick_ns(freq)
+    ds, y = history["ds"], history["y"]
+    if step is None or (86_400 * 10**9) % step or ds.dtype.kind != "M":
+        return None
+    if y.dtype.kind not in "fiu":
+        return None
+    values = y.to_numpy(dtype=float)
+    usable = ~np.isnan(values)
+    unit = np.datetime_data(ds.dtype)[0]
+    ns = ds.to_numpy().astype("datetime64[ns]").astype(np.int64)[usable]
+    if not len(ns) or (ns % step).any() or (np.diff(ns) <= 0).any():
+        return None
+    offsets = (ns - ns[0]) // step
+    grid = np.full(int(offsets[-1]) + 1, np.nan)
+    grid[offsets] = values[usable]
+    first = pd.Timestamp(ns[0])
+    index = pd.date_range(first, periods=len(grid), freq=freq, name="ds", unit=unit)
+    return pd.Series(grid, index=index, name="y")
+
+
+def _tick_ns(freq: str) -> int | None:
+    offset = pd.tseries.frequencies.to_offset(freq)
+    return int(offset.nanos) if isinstance(offset, pd.offsets.Tick) else None
 
 
 def _frame(
@@ -47,14 +80,10 @@ def _frame(
 ) -> pd.DataFrame:
     ds = pd.date_range(last, periods=len(yhat) + 1, freq=freq)[1:]
     half = interval_z(interval_width) * sigma
-    out = pd.DataFrame(
-        {"ds": ds, "yhat": yhat, "yhat_lower": yhat - half, "yhat_upper": yhat + half}
-    )
-    if non_negative:
-        out[["yhat", "yhat_lower", "yhat_upper"]] = out[["yhat", "yhat_lower", "yhat_upper"]].clip(
-            lower=0.0
-        )
-    return out
+    columns = {"yhat": yhat, "yhat_lower": yhat - half, "yhat_upper": yhat + half}
+    if non_negative:  # in numpy: DataFrame.clip cost ~3 ms a forecast
+        columns = {name: np.maximum(values, 0.0) for name, values in columns.items()}
+    return pd.DataFrame({"ds": ds, **columns})
 
 
 def _steps(horizon_hours: int, freq: str) -> int:

@@ -123,3 +123,40 @@ def test_static_rule_warns_after_the_given_share_of_allowed_dwell():
     assert out["warn_at"].tolist() == list(pd.to_datetime(["2025-06-01 18:00", "2025-06-08 12:00"]))
     assert out["warn"].tolist() == [True, False]
     assert "warn" not in static_deadline_rule(lots).columns
+
+
+def _window(rng: np.random.Generator, trial: int) -> pd.DataFrame:
+    """A window as the cycle reads it, or one of the shapes a CSV may have: gaps, missing
+    values, a start off the hour, shuffled rows, repeated rows."""
+    n = int(rng.integers(1, 800))
+    start = pd.Timestamp("2026-01-25") + pd.Timedelta(hours=int(rng.integers(0, 100)))
+    if trial % 5 == 0:
+        start += pd.Timedelta(minutes=30)
+    keep = rng.random(n) > (0.3 if trial % 3 == 0 else 0.0)
+    keep[0] = True
+    y = rng.normal(100, 30, n)
+    if trial % 4 == 0:
+        y[rng.random(n) < 0.1] = np.nan
+    y[0] = 1.0
+    ds = start + pd.to_timedelta(np.arange(n), "h")
+    window = pd.DataFrame({"ds": ds[keep], "y": y[keep]})
+    if trial % 7 == 0:
+        window = window.sample(frac=1, random_state=trial)
+    if trial % 11 == 0:
+        window = pd.concat([window, window.iloc[:2]])
+    return window
+
+
+def test_the_hourly_grid_is_the_mean_per_hour_pandas_resample_gives_whatever_the_window():
+    from forecaster.backtest.baselines import _grid, _regular_grid
+
+    rng = np.random.default_rng(1)
+    on_the_numpy_path = 0
+    for trial in range(300):
+        window = _window(rng, trial)
+        points = window.dropna(subset=["y"]).set_index("ds")["y"].astype(float)
+        on_the_numpy_path += _regular_grid(window, "h") is not None
+        pd.testing.assert_series_equal(
+            _grid(window, "h"), points.resample("h").mean(), check_freq=False
+        )
+    assert 100 < on_the_numpy_path < 300  # both paths were compared
