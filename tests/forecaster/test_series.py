@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from forecaster.series import data_hash, forecastable_series, load_histories, to_utc
+from forecaster.series import data_hash, forecastable_series, load_histories, local_frame, to_utc
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
 SINCE = END - pd.Timedelta(days=28)
@@ -53,3 +54,27 @@ def test_a_late_value_for_a_past_hour_changes_the_data_hash():
     assert data_hash(first) == data_hash(noise)
     assert data_hash(first) != data_hash(late)
     assert data_hash(first, "cfg-a") != data_hash(first, "cfg-b")
+
+
+@pytest.mark.parametrize("timezone", ["Asia/Shanghai", "Europe/London", "America/New_York"])
+def test_local_times_and_back_agree_with_pandas_across_daylight_saving_changes(timezone):
+
+    start = pd.Timestamp("2026-03-07", tz="UTC").value // 10**9
+    epochs = (start + 3600 * np.arange(24 * 60)).astype(float)  # March to May
+    expected = pd.DatetimeIndex(pd.to_datetime(epochs, unit="s", utc=True))
+    expected_local = expected.tz_convert(timezone).tz_localize(None)
+    for _ in range(2):  # the second reads the cache
+        frame = local_frame(epochs, np.ones(len(epochs)), timezone)
+        assert (frame["ds"].to_numpy() == expected_local.to_numpy()).all()
+        back = to_utc(frame["ds"], timezone)
+        aware = expected_local.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+        assert (pd.DatetimeIndex(back) == aware.tz_convert("UTC")).all()
+
+
+def test_a_cached_conversion_is_a_copy_so_one_caller_cannot_change_anothers_times():
+
+    epochs = (1_800_000_000 // 3600 * 3600 + 3600 * np.arange(48)).astype(float)
+    first = local_frame(epochs, np.ones(48), "Asia/Shanghai")
+    first.loc[0, "ds"] = pd.Timestamp("2000-01-01")
+    again = local_frame(epochs, np.ones(48), "Asia/Shanghai")
+    assert again["ds"].iloc[0] != pd.Timestamp("2000-01-01")
