@@ -40,7 +40,13 @@ from sqlalchemy.engine import Connection
 from forecaster import store
 from forecaster.breach import lot_risk
 from forecaster.crossings.champion_forecasts import warning_forecasts
-from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide, widen
+from forecaster.crossings.decision import (
+    DEFAULT_RULE,
+    Decision,
+    DecisionRule,
+    decide,
+    widened_band,
+)
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
 from forecaster.prophet.stored_fit import refit_due
@@ -50,7 +56,7 @@ from forecaster.series import (
     forecastable_series,
     hour_floor,
     load_histories,
-    to_utc,
+    utc_instants,
 )
 from forecaster.targets import Target, targets_for
 from quaywatch.db import try_advisory_lock
@@ -243,7 +249,7 @@ def _to_fit(reader: Connection, work: _Work) -> Iterator[tuple[Hashable, pd.Data
     """Windows that changed since their last fit; remembers origins and congestion inputs."""
     keys = list(work.keys.values())
     for key, history in load_histories(reader, keys, work.since, work.until):
-        work.origins[key.series_id] = to_utc(history["ds"].iloc[-1:], key.timezone).iloc[0]
+        work.origins[key.series_id] = utc_instants(history["ds"].to_numpy()[-1:], key.timezone)[0]
         if key.level == "site" and key.indicator_code in (lot_risk.QUEUE, lot_risk.FLOW):
             work.congestion_history[(key.node_id, key.indicator_code)] = history
         digest = data_hash(history, work.salt)
@@ -280,8 +286,7 @@ def _save_fits(
             continue
         key = work.keys[sid]
         factor = decisions.get(key.indicator_code, DEFAULT_RULE).conformal_factor
-        fc = result.forecast.assign(ds=to_utc(result.forecast["ds"], key.timezone))
-        forecasts[sid] = widen(fc, factor)
+        forecasts[sid] = _published(result.forecast, key.timezone, factor)
         if result.refreshed:
             refreshed.append((sid, work.windows[sid][0]))
         else:
@@ -295,6 +300,19 @@ def _save_fits(
     summary.series_skipped = sum(1 for f in summary.failures if f[1] == "skipped")
     summary.series_failed = sum(1 for f in summary.failures if f[1] == "failed")
     return forecasts
+
+
+def _published(forecast: pd.DataFrame, timezone: str, factor: float | None) -> pd.DataFrame:
+    """A fitted series' forecast as stored and published: ``ds`` in UTC, the band widened by
+    ``factor`` (``decision.widen``); one frame built from arrays, where two ``assign`` calls
+    cost ~0.9 ms a series."""
+    yhat, lower, upper = (
+        forecast[c].to_numpy(dtype=float) for c in ("yhat", "yhat_lower", "yhat_upper")
+    )
+    if factor:
+        lower, upper = widened_band(yhat, lower, upper, factor)
+    ds = utc_instants(forecast["ds"].to_numpy(), timezone)
+    return pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": lower, "yhat_upper": upper})
 
 
 def _state(sid: int, run_id: int, work: _Work, result: SeriesResult) -> store.ModelState:

@@ -165,17 +165,20 @@ def _utc_ns(timezone: str, local: bytes) -> bytes:
 def to_utc(local: pd.Series, timezone: str) -> pd.Series:
     """Naive local ``ds`` back to UTC instants. A wall time that does not exist (DST gap) moves
     forward; an ambiguous one takes the first occurrence (China has no DST; other zones might)."""
-    if local.dtype == np.dtype("datetime64[ns]"):
-        converted = np.frombuffer(_utc_ns(timezone, local.to_numpy().tobytes()), "datetime64[ns]")
-        aware = pd.DatetimeIndex(converted.copy(), tz=None).tz_localize("UTC")
-    else:
-        naive = pd.to_datetime(local)
-        aware = (
-            pd.DatetimeIndex(naive)
-            .tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
-            .tz_convert("UTC")
-        )
-    return pd.Series(aware, index=local.index, name=local.name)
+    return pd.Series(utc_instants(local, timezone), index=local.index, name=local.name)
+
+
+def utc_instants(local: Any, timezone: str) -> pd.DatetimeIndex:
+    """``to_utc`` for a column or an array of naive local times, as an index of UTC instants
+    (the cycle builds its frames from arrays: a Series per call costs more than the
+    conversion)."""
+    raw = np.asarray(local)
+    if raw.dtype == np.dtype("datetime64[ns]"):
+        converted = np.frombuffer(_utc_ns(timezone, raw.tobytes()), "datetime64[ns]")
+        return pd.DatetimeIndex(converted.copy(), tz=None).tz_localize("UTC")
+    naive = pd.DatetimeIndex(pd.to_datetime(local))
+    zoned = naive.tz_localize(timezone, ambiguous=True, nonexistent="shift_forward")
+    return zoned.tz_convert("UTC")
 
 
 def data_hash(history: pd.DataFrame, salt: str = "") -> str:

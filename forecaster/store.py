@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 import psycopg
 from sqlalchemy import text
@@ -25,7 +26,6 @@ from forecaster.backtest.scoring import Score
 from forecaster.crossings.decision import Decision
 from forecaster.crossings.decision_store import load_decisions as load_decisions
 from forecaster.crossings.decision_store import save_decision as save_decision
-from forecaster.series import rows_frame
 
 WARM_START_FORMAT = 1
 """Version of the ``forecast_model.warm_start`` document: ``{k, m, sigma_obs, delta, beta}``
@@ -122,26 +122,64 @@ def finish_run(
     )
 
 
+# A forecast row in PostgreSQL's binary COPY format (documented with the COPY command): a field
+# count, then each field as its byte length and value, big-endian; timestamptz is microseconds
+# since 2000-01-01 UTC. A national cycle writes ~72,000 rows: one numpy record array is ~5 ms,
+# where psycopg's write_row with a datetime per row took ~3 s of the hourly cycle.
+_FORECAST_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [
+        item
+        for name, kind in (
+            ("ds", ">i8"),
+            ("run_id", ">i8"),
+            ("series_id", ">i4"),
+            ("yhat", ">f8"),
+            ("yhat_lower", ">f8"),
+            ("yhat_upper", ">f8"),
+        )
+        for item in ((f"{name}_size", ">i4"), (name, kind))
+    ]
+)
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no extension
+_COPY_TRAILER = b"\xff\xff"  # a field count of -1
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
+
+
+def _pg_microseconds(column: pd.Series) -> np.ndarray:
+    """UTC instants as PostgreSQL's binary timestamptz: microseconds since 2000, floored (as
+    the text path floored nanoseconds)."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(column, utc=True))
+    if stamps.hasnans:
+        raise ValueError("forecast ds: a missing instant (NaT); ds is NOT NULL")
+    nanos: np.ndarray = stamps.as_unit("ns").asi8
+    return nanos // 1000 - _PG_EPOCH_US
+
+
 def save_forecasts(conn: Connection, run_id: int, items: Iterable[tuple[int, pd.DataFrame]]) -> int:
-    """Forecast rows of many series in one COPY; each frame's ``ds`` must be UTC instants."""
-
-    def rows() -> Iterable[tuple[Any, ...]]:
-        for series_id, frame in items:
-            values = zip(
-                _times(frame["ds"]),
-                frame["yhat"].to_numpy(dtype=float).tolist(),
-                frame["yhat_lower"].to_numpy(dtype=float).tolist(),
-                frame["yhat_upper"].to_numpy(dtype=float).tolist(),
-                strict=True,
-            )
-            for ds, y, lo, hi in values:
-                yield (ds, run_id, series_id, y, lo, hi)
-
-    return _copy(
-        conn,
-        "COPY forecast (ds, run_id, series_id, yhat, yhat_lower, yhat_upper) FROM STDIN",
-        rows(),
+    """Forecast rows of many series in one binary COPY; each frame's ``ds`` must be UTC
+    instants."""
+    frames = [(sid, frame) for sid, frame in items if len(frame)]
+    if not frames:
+        return 0
+    rows = np.zeros(sum(len(frame) for _, frame in frames), dtype=_FORECAST_ROW)
+    rows["fields"] = 6
+    for name in ("ds", "run_id", "series_id", "yhat", "yhat_lower", "yhat_upper"):
+        rows[f"{name}_size"] = _FORECAST_ROW[name].itemsize
+    rows["run_id"] = run_id
+    rows["series_id"] = np.repeat([sid for sid, _ in frames], [len(f) for _, f in frames])
+    rows["ds"] = np.concatenate([_pg_microseconds(frame["ds"]) for _, frame in frames])
+    for name in ("yhat", "yhat_lower", "yhat_upper"):
+        rows[name] = np.concatenate([frame[name].to_numpy(dtype=float) for _, frame in frames])
+    statement = (
+        "COPY forecast (ds, run_id, series_id, yhat, yhat_lower, yhat_upper)"
+        " FROM STDIN (FORMAT BINARY)"
     )
+    with _driver(conn).cursor() as cur, cur.copy(statement) as copy:
+        copy.write(_COPY_SIGNATURE)
+        copy.write(rows.tobytes())
+        copy.write(_COPY_TRAILER)
+    return len(rows)
 
 
 def save_models(conn: Connection, states: Sequence[ModelState]) -> None:
@@ -191,9 +229,14 @@ _STORED_MODELS = text(
     " FROM forecast_model"
     " WHERE series_id = ANY (CAST(:ids AS int[]))"
 )
+# One row of arrays per series (as ``series.load_histories`` reads windows): ~72,000 rows of
+# datetimes turned into a frame and grouped per series took 1.9 s of a steady national cycle.
 _LATEST_FORECASTS = text(
-    "SELECT series_id, ds, yhat, yhat_lower, yhat_upper FROM forecast_latest"
-    " WHERE series_id = ANY (CAST(:ids AS int[])) ORDER BY series_id, ds"
+    "SELECT series_id, array_agg((extract(epoch FROM ds) * 1000000)::int8 ORDER BY ds),"
+    " array_agg(yhat ORDER BY ds), array_agg(yhat_lower ORDER BY ds),"
+    " array_agg(yhat_upper ORDER BY ds)"
+    " FROM forecast_latest WHERE series_id = ANY (CAST(:ids AS int[]))"
+    " GROUP BY series_id ORDER BY series_id"
 )
 
 
@@ -212,10 +255,23 @@ def stored_models(conn: Connection, series_ids: Sequence[int]) -> dict[int, Stor
 def latest_forecasts(conn: Connection, series_ids: Sequence[int]) -> dict[int, pd.DataFrame]:
     """The forecast rows of each series' latest run (``ds`` as UTC instants)."""
     rows = conn.execute(_LATEST_FORECASTS, {"ids": list(series_ids)}).all()
-    frame = rows_frame(rows, ["series_id", "ds", "yhat", "yhat_lower", "yhat_upper"])
+    if not rows:
+        return {}
+    sids, micros, yhat, lower, upper = zip(*rows, strict=True)
+    ds = pd.DatetimeIndex(np.concatenate(micros).astype("datetime64[us]")).tz_localize("UTC")
+    every = pd.DataFrame(
+        {
+            "ds": ds,
+            "yhat": np.concatenate(yhat).astype(float),
+            "yhat_lower": np.concatenate(lower).astype(float),
+            "yhat_upper": np.concatenate(upper).astype(float),
+        }
+    )
+    # Slices of one frame: a DataFrame built per series costs ~0.8 ms, a slice ~50 us.
+    ends = np.cumsum([len(m) for m in micros])
     return {
-        int(sid): part.drop(columns="series_id").reset_index(drop=True)
-        for sid, part in frame.groupby("series_id")
+        int(sid): every.iloc[end - len(m) : end].reset_index(drop=True)
+        for sid, m, end in zip(sids, micros, ends, strict=True)
     }
 
 

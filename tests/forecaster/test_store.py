@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 
 from forecaster import store
@@ -101,3 +102,63 @@ def test_backtest_scores_and_decision_rules_round_trip(engine):
         decisions = store.load_decisions(conn)
     assert tuple(row) == ("prophet yhat", True, 0.75, 5.0)
     assert decisions == {"lots_on_site": rule}
+
+
+def other_series_id(conn) -> int:
+    return conn.execute(
+        text(
+            "SELECT series_id FROM series WHERE node_id = :n AND indicator_code <> 'lots_on_site'"
+            " ORDER BY series_id LIMIT 1"
+        ),
+        {"n": SITE},
+    ).scalar_one()
+
+
+def test_forecast_rows_round_trip_exactly_through_the_binary_copy(engine):
+    extremes = [1.7976931348623157e308, 5e-324, -0.0, float("nan"), -123.456789012345678]
+    instants = pd.to_datetime(
+        [
+            "1999-12-31 23:59:59.999999999",  # before PostgreSQL's epoch, nanoseconds floored
+            "2000-01-01 00:00:00",
+            "2026-04-10 10:00:00.000001500",
+            "2026-04-10 11:00:00",
+            "2261-12-31 23:00:00",
+        ],
+        utc=True,
+        format="ISO8601",
+    )
+    first = pd.DataFrame(
+        {"ds": instants, "yhat": extremes, "yhat_lower": extremes[::-1], "yhat_upper": 1.0}
+    )
+    second = forecast_rows(NOW, hours=2).assign(ds=lambda f: f["ds"].dt.tz_convert("Asia/Tokyo"))
+    with engine.begin() as conn:
+        sids = sorted([series_id(conn), other_series_id(conn)])
+        run_id = store.start_run(conn, NOW, {})
+        empty = forecast_rows(NOW, hours=0)
+        written = store.save_forecasts(
+            conn, run_id, [(sids[1], second), (sids[0], first), (sids[0], empty)]
+        )
+        store.save_models(
+            conn, [store.ModelState(s, run_id, NOW, NOW, 1, "h", 0.1, {}) for s in sids]
+        )
+        latest = store.latest_forecasts(conn, sids)
+    assert written == 7
+    got = latest[sids[0]]
+    assert got["ds"].tolist() == list(instants.floor("us"))
+    for column, expected in (("yhat", extremes), ("yhat_lower", extremes[::-1])):
+        values = got[column].tolist()
+        assert [repr(v) for v in values] == [repr(v) for v in expected]
+    assert list(latest[sids[1]]["ds"]) == list(second["ds"])  # the same instants, any zone
+    assert latest[sids[1]].index.tolist() == [0, 1]
+
+
+def test_a_forecast_row_without_an_instant_is_refused_and_nothing_is_written(engine):
+    rows = forecast_rows(NOW, hours=2)
+    rows["ds"] = pd.Series([pd.Timestamp(NOW), pd.NaT]).astype("datetime64[ns, UTC]")
+    with engine.begin() as conn:
+        sid = series_id(conn)
+        run_id = store.start_run(conn, NOW, {})
+        with pytest.raises(ValueError, match="ds"):
+            store.save_forecasts(conn, run_id, [(sid, forecast_rows(NOW)), (sid, rows)])
+        count = conn.execute(text("SELECT count(*) FROM forecast")).scalar_one()
+    assert count == 0

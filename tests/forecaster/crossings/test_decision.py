@@ -48,3 +48,34 @@ def test_widening_keeps_a_count_band_at_zero_or_above():
     assert wide["yhat_lower"].tolist() == [0.0, 2.0]
     assert wide["yhat_upper"].tolist() == [7.0, 8.0]
     assert widen(fc, None) is fc
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_a_zoned_forecast_crosses_at_the_same_instant_whatever_the_zones_of_origin_and_rows(zone):
+    naive = ramp([7.0, 8.0, 9.0, 10.0, 11.0, 12.0])
+    zoned = naive.assign(ds=naive["ds"].dt.tz_localize("UTC").dt.tz_convert(zone))
+    origin = ORIGIN.tz_localize("UTC")
+    now = origin + pd.Timedelta(minutes=20)
+    reference = decide(naive, 10.0, "above", DecisionRule(), origin=ORIGIN, now=ORIGIN)
+    for start in (origin, origin.tz_convert("Asia/Shanghai")):
+        got = decide(zoned, 10.0, "above", DecisionRule(), origin=start, now=now)
+        assert got.crossing_at == reference.crossing_at.tz_localize("UTC")
+        assert got.lead_hours == pytest.approx(3 + 40 / 60)
+    # Rows at or before the origin never count, in any zone.
+    later = decide(
+        zoned, 10.0, "above", DecisionRule(), origin=origin + pd.Timedelta(hours=4), now=now
+    )
+    assert later.crossing_at == reference.crossing_at.tz_localize("UTC") + pd.Timedelta(hours=1)
+
+
+def test_naive_utc_rows_against_a_zoned_origin_are_read_as_utc():
+    fc = ramp([7.0, 11.0])
+    got = decide(
+        fc,
+        10.0,
+        "above",
+        DecisionRule(),
+        origin=ORIGIN.tz_localize("UTC"),
+        now=ORIGIN.tz_localize("UTC"),
+    )
+    assert got.crossing_at == fc["ds"][1].tz_localize("UTC")
