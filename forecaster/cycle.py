@@ -40,13 +40,7 @@ from sqlalchemy.engine import Connection
 from forecaster import store
 from forecaster.breach import lot_risk
 from forecaster.crossings.champion_forecasts import warning_forecasts
-from forecaster.crossings.decision import (
-    DEFAULT_RULE,
-    Decision,
-    DecisionRule,
-    decide,
-    widened_band,
-)
+from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide, published
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
 from forecaster.prophet.stored_fit import refit_due
@@ -286,7 +280,7 @@ def _save_fits(
             continue
         key = work.keys[sid]
         factor = decisions.get(key.indicator_code, DEFAULT_RULE).conformal_factor
-        forecasts[sid] = _published(result.forecast, key.timezone, factor)
+        forecasts[sid] = published(result.forecast, key.timezone, factor)
         if result.refreshed:
             refreshed.append((sid, work.windows[sid][0]))
         else:
@@ -300,19 +294,6 @@ def _save_fits(
     summary.series_skipped = sum(1 for f in summary.failures if f[1] == "skipped")
     summary.series_failed = sum(1 for f in summary.failures if f[1] == "failed")
     return forecasts
-
-
-def _published(forecast: pd.DataFrame, timezone: str, factor: float | None) -> pd.DataFrame:
-    """A fitted series' forecast as stored and published: ``ds`` in UTC, the band widened by
-    ``factor`` (``decision.widen``); one frame built from arrays, where two ``assign`` calls
-    cost ~0.9 ms a series."""
-    yhat, lower, upper = (
-        forecast[c].to_numpy(dtype=float) for c in ("yhat", "yhat_lower", "yhat_upper")
-    )
-    if factor:
-        lower, upper = widened_band(yhat, lower, upper, factor)
-    ds = utc_instants(forecast["ds"].to_numpy(), timezone)
-    return pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": lower, "yhat_upper": upper})
 
 
 def _state(sid: int, run_id: int, work: _Work, result: SeriesResult) -> store.ModelState:

@@ -26,6 +26,7 @@ from forecaster.backtest.scoring import Score
 from forecaster.crossings.decision import Decision
 from forecaster.crossings.decision_store import load_decisions as load_decisions
 from forecaster.crossings.decision_store import save_decision as save_decision
+from forecaster.forecast_copy import COPY_SIGNATURE, COPY_TRAILER, FORECAST_ROW, pg_microseconds
 
 WARM_START_FORMAT = 1
 """Version of the ``forecast_model.warm_start`` document: ``{k, m, sigma_obs, delta, beta}``
@@ -122,53 +123,19 @@ def finish_run(
     )
 
 
-# A forecast row in PostgreSQL's binary COPY format (documented with the COPY command): a field
-# count, then each field as its byte length and value, big-endian; timestamptz is microseconds
-# since 2000-01-01 UTC. A national cycle writes ~72,000 rows: one numpy record array is ~5 ms,
-# where psycopg's write_row with a datetime per row took ~3 s of the hourly cycle.
-_FORECAST_ROW = np.dtype(
-    [("fields", ">i2")]
-    + [
-        item
-        for name, kind in (
-            ("ds", ">i8"),
-            ("run_id", ">i8"),
-            ("series_id", ">i4"),
-            ("yhat", ">f8"),
-            ("yhat_lower", ">f8"),
-            ("yhat_upper", ">f8"),
-        )
-        for item in ((f"{name}_size", ">i4"), (name, kind))
-    ]
-)
-_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no extension
-_COPY_TRAILER = b"\xff\xff"  # a field count of -1
-_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
-
-
-def _pg_microseconds(column: pd.Series) -> np.ndarray:
-    """UTC instants as PostgreSQL's binary timestamptz: microseconds since 2000, floored (as
-    the text path floored nanoseconds)."""
-    stamps = pd.DatetimeIndex(pd.to_datetime(column, utc=True))
-    if stamps.hasnans:
-        raise ValueError("forecast ds: a missing instant (NaT); ds is NOT NULL")
-    nanos: np.ndarray = stamps.as_unit("ns").asi8
-    return nanos // 1000 - _PG_EPOCH_US
-
-
 def save_forecasts(conn: Connection, run_id: int, items: Iterable[tuple[int, pd.DataFrame]]) -> int:
     """Forecast rows of many series in one binary COPY; each frame's ``ds`` must be UTC
     instants."""
     frames = [(sid, frame) for sid, frame in items if len(frame)]
     if not frames:
         return 0
-    rows = np.zeros(sum(len(frame) for _, frame in frames), dtype=_FORECAST_ROW)
+    rows = np.zeros(sum(len(frame) for _, frame in frames), dtype=FORECAST_ROW)
     rows["fields"] = 6
     for name in ("ds", "run_id", "series_id", "yhat", "yhat_lower", "yhat_upper"):
-        rows[f"{name}_size"] = _FORECAST_ROW[name].itemsize
+        rows[f"{name}_size"] = FORECAST_ROW[name].itemsize
     rows["run_id"] = run_id
     rows["series_id"] = np.repeat([sid for sid, _ in frames], [len(f) for _, f in frames])
-    rows["ds"] = np.concatenate([_pg_microseconds(frame["ds"]) for _, frame in frames])
+    rows["ds"] = np.concatenate([pg_microseconds(frame["ds"]) for _, frame in frames])
     for name in ("yhat", "yhat_lower", "yhat_upper"):
         rows[name] = np.concatenate([frame[name].to_numpy(dtype=float) for _, frame in frames])
     statement = (
@@ -176,9 +143,9 @@ def save_forecasts(conn: Connection, run_id: int, items: Iterable[tuple[int, pd.
         " FROM STDIN (FORMAT BINARY)"
     )
     with _driver(conn).cursor() as cur, cur.copy(statement) as copy:
-        copy.write(_COPY_SIGNATURE)
+        copy.write(COPY_SIGNATURE)
         copy.write(rows.tobytes())
-        copy.write(_COPY_TRAILER)
+        copy.write(COPY_TRAILER)
     return len(rows)
 
 

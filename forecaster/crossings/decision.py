@@ -30,6 +30,7 @@ import pandas as pd
 
 from forecaster.backtest.scoring import Score
 from forecaster.crossings.threshold_crossing import Calibration, Direction, Rule, probabilities_of
+from forecaster.series import utc_instants
 
 HOUR = pd.Timedelta(hours=1)
 
@@ -175,6 +176,19 @@ def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:
     )
     wide_lower, wide_upper = widened_band(yhat, lower, upper, factor)
     return forecast.assign(yhat_lower=wide_lower, yhat_upper=wide_upper)
+
+
+def published(forecast: pd.DataFrame, timezone: str, factor: float | None) -> pd.DataFrame:
+    """A fitted series' forecast as stored and published: ``ds`` in UTC, the band widened by
+    ``factor`` (``decision.widen``); one frame built from arrays, where two ``assign`` calls
+    cost ~0.9 ms a series in the cycle."""
+    yhat, lower, upper = (
+        forecast[c].to_numpy(dtype=float) for c in ("yhat", "yhat_lower", "yhat_upper")
+    )
+    if factor:
+        lower, upper = widened_band(yhat, lower, upper, factor)
+    ds = utc_instants(forecast["ds"].to_numpy(), timezone)
+    return pd.DataFrame({"ds": ds, "yhat": yhat, "yhat_lower": lower, "yhat_upper": upper})
 
 
 def widened_band(
