@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -26,6 +28,7 @@ FORECAST_ROW = np.dtype(
 )
 COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no extension
 COPY_TRAILER = b"\xff\xff"  # a field count of -1
+COLUMNS = ("ds", "run_id", "series_id", "yhat", "yhat_lower", "yhat_upper")
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z in Unix microseconds
 
 
@@ -37,3 +40,20 @@ def pg_microseconds(column: pd.Series) -> np.ndarray:
         raise ValueError("forecast ds: a missing instant (NaT); ds is NOT NULL")
     nanos: np.ndarray = stamps.as_unit("ns").asi8
     return nanos // 1000 - _PG_EPOCH_US
+
+
+def encoded(run_id: int, frames: Sequence[tuple[int, pd.DataFrame]]) -> tuple[bytes, int]:
+    """The whole COPY stream for ``frames`` (series id, forecast with UTC ``ds``) of one run,
+    and its row count; empty frames add nothing."""
+    frames = [(sid, frame) for sid, frame in frames if len(frame)]
+    rows = np.zeros(sum(len(frame) for _, frame in frames), dtype=FORECAST_ROW)
+    rows["fields"] = len(COLUMNS)
+    for name in COLUMNS:
+        rows[f"{name}_size"] = FORECAST_ROW[name].itemsize
+    rows["run_id"] = run_id
+    if frames:
+        rows["series_id"] = np.repeat([sid for sid, _ in frames], [len(f) for _, f in frames])
+        rows["ds"] = np.concatenate([pg_microseconds(frame["ds"]) for _, frame in frames])
+        for name in ("yhat", "yhat_lower", "yhat_upper"):
+            rows[name] = np.concatenate([frame[name].to_numpy(dtype=float) for _, frame in frames])
+    return COPY_SIGNATURE + rows.tobytes() + COPY_TRAILER, len(rows)

@@ -22,11 +22,11 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from forecaster import forecast_copy
 from forecaster.backtest.scoring import Score
 from forecaster.crossings.decision import Decision
 from forecaster.crossings.decision_store import load_decisions as load_decisions
 from forecaster.crossings.decision_store import save_decision as save_decision
-from forecaster.forecast_copy import COPY_SIGNATURE, COPY_TRAILER, FORECAST_ROW, pg_microseconds
 
 WARM_START_FORMAT = 1
 """Version of the ``forecast_model.warm_start`` document: ``{k, m, sigma_obs, delta, beta}``
@@ -124,29 +124,16 @@ def finish_run(
 
 
 def save_forecasts(conn: Connection, run_id: int, items: Iterable[tuple[int, pd.DataFrame]]) -> int:
-    """Forecast rows of many series in one binary COPY; each frame's ``ds`` must be UTC
-    instants."""
-    frames = [(sid, frame) for sid, frame in items if len(frame)]
-    if not frames:
+    """Forecast rows of many series in one binary COPY (``forecast_copy``); each frame's
+    ``ds`` must be UTC instants."""
+    stream, count = forecast_copy.encoded(run_id, list(items))
+    if not count:
         return 0
-    rows = np.zeros(sum(len(frame) for _, frame in frames), dtype=FORECAST_ROW)
-    rows["fields"] = 6
-    for name in ("ds", "run_id", "series_id", "yhat", "yhat_lower", "yhat_upper"):
-        rows[f"{name}_size"] = FORECAST_ROW[name].itemsize
-    rows["run_id"] = run_id
-    rows["series_id"] = np.repeat([sid for sid, _ in frames], [len(f) for _, f in frames])
-    rows["ds"] = np.concatenate([pg_microseconds(frame["ds"]) for _, frame in frames])
-    for name in ("yhat", "yhat_lower", "yhat_upper"):
-        rows[name] = np.concatenate([frame[name].to_numpy(dtype=float) for _, frame in frames])
-    statement = (
-        "COPY forecast (ds, run_id, series_id, yhat, yhat_lower, yhat_upper)"
-        " FROM STDIN (FORMAT BINARY)"
-    )
+    columns = ", ".join(forecast_copy.COLUMNS)
+    statement = f"COPY forecast ({columns}) FROM STDIN (FORMAT BINARY)"
     with _driver(conn).cursor() as cur, cur.copy(statement) as copy:
-        copy.write(COPY_SIGNATURE)
-        copy.write(rows.tobytes())
-        copy.write(COPY_TRAILER)
-    return len(rows)
+        copy.write(stream)
+    return count
 
 
 def save_models(conn: Connection, states: Sequence[ModelState]) -> None:

@@ -165,23 +165,10 @@ def decide(
     return Decision(threshold, direction, at, lead, rule.published_probability(raw), raw, rule.name)
 
 
-def widen(forecast: pd.DataFrame, factor: float | None) -> pd.DataFrame:
-    """The band scaled by ``factor`` about ``yhat`` (the backtest's split-conformal q), the
-    lower edge kept at zero or above where it was (counts are clipped at zero)."""
-    if not factor:
-        return forecast
-    # In numpy: the cycle widens every fitted series' forecast (pandas took ~1 ms each).
-    yhat, lower, upper = (
-        forecast[c].to_numpy(dtype=float) for c in ("yhat", "yhat_lower", "yhat_upper")
-    )
-    wide_lower, wide_upper = widened_band(yhat, lower, upper, factor)
-    return forecast.assign(yhat_lower=wide_lower, yhat_upper=wide_upper)
-
-
 def published(forecast: pd.DataFrame, timezone: str, factor: float | None) -> pd.DataFrame:
-    """A fitted series' forecast as stored and published: ``ds`` in UTC, the band widened by
-    ``factor`` (``decision.widen``); one frame built from arrays, where two ``assign`` calls
-    cost ~0.9 ms a series in the cycle."""
+    """A fitted series' forecast as stored and published: ``ds`` in UTC, the band scaled by
+    ``factor`` about ``yhat`` (the backtest's split-conformal q). One frame built from arrays,
+    where two ``assign`` calls cost ~0.9 ms a series in the cycle."""
     yhat, lower, upper = (
         forecast[c].to_numpy(dtype=float) for c in ("yhat", "yhat_lower", "yhat_upper")
     )
@@ -194,7 +181,8 @@ def published(forecast: pd.DataFrame, timezone: str, factor: float | None) -> pd
 def widened_band(
     yhat: np.ndarray, lower: np.ndarray, upper: np.ndarray, factor: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``widen`` on arrays: the new lower and upper edges."""
+    """The band scaled by ``factor`` about ``yhat``: the new lower and upper edges, the lower
+    kept at zero or above where it was (counts are clipped at zero)."""
     wide = yhat - factor * (yhat - lower)
     return np.where((lower < 0) | (wide >= 0), wide, 0.0), yhat + factor * (upper - yhat)
 

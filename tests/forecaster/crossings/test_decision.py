@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forecaster.crossings.decision import CANDIDATES, DecisionRule, decide, widen
+from forecaster.crossings.decision import CANDIDATES, DecisionRule, decide, published
 from forecaster.crossings.threshold_crossing import Calibration
 
 ORIGIN = pd.Timestamp("2026-04-10 09:00")
@@ -43,11 +43,21 @@ def test_the_candidates_have_distinct_names():
 
 
 def test_widening_keeps_a_count_band_at_zero_or_above():
-    fc = pd.DataFrame({"yhat": [1.0, 5.0], "yhat_lower": [0.0, 4.0], "yhat_upper": [3.0, 6.0]})
-    wide = widen(fc, 3.0)
+    band = {"yhat": [1.0, 5.0], "yhat_lower": [0.0, 4.0], "yhat_upper": [3.0, 6.0]}
+    fc = pd.DataFrame({"ds": pd.date_range("2026-03-01", periods=2, freq="h"), **band})
+    wide = published(fc, "UTC", 3.0)
     assert wide["yhat_lower"].tolist() == [0.0, 2.0]
     assert wide["yhat_upper"].tolist() == [7.0, 8.0]
-    assert widen(fc, None) is fc
+    unwidened = published(fc, "UTC", None)
+    assert unwidened[["yhat", "yhat_lower", "yhat_upper"]].to_dict("list") == band
+
+
+def test_a_published_forecast_is_in_utc_whatever_the_local_zone():
+    band = {"yhat": [1.0], "yhat_lower": [0.0], "yhat_upper": [3.0]}
+    fc = pd.DataFrame({"ds": [pd.Timestamp("2026-03-01 08:00")], **band})
+    assert published(fc, "Asia/Shanghai", None)["ds"].tolist() == [
+        pd.Timestamp("2026-03-01 00:00", tz="UTC")
+    ]
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
