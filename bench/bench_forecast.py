@@ -21,6 +21,12 @@ another hour later, refits every series (``refit_hours`` 0, the cycle before sta
 side by side in the same run. Each indicator has a champion decision (one a seasonal-naive
 baseline, the others Prophet with a conformal factor), so crossings read both.
 
+Champion selection (``jobs.select_champions``, every ``QUAYWATCH_FORECAST_SELECT_HOURS``, 24 by
+default) is timed alone on the same data (each series holds the week before its window, the
+origins the selection scores); ``hourly_plus_daily_selection_s`` adds its share of an hour to
+the hourly cycle, and a fifth cycle, another hour later, runs while a selection runs beside it
+in the same process (the worst hour of the day: both share the two cores).
+
 Dask: ``fit_many`` on a ``LocalCluster`` of 1 and of 2 single-threaded worker processes on
 127.0.0.1 (started, warmed and then timed on the same sample), as series per second; the
 projection for 200,000 series in 5 minutes divides by the per-worker rate of the 2-worker run.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import math
 import resource
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +48,7 @@ from bench.common import bench_server, median, seeded_database
 from forecaster.crossings import decision_store
 from forecaster.crossings.decision import DecisionRule
 from forecaster.cycle import CycleOptions, run_cycle
+from forecaster.jobs import select_champions
 from forecaster.prophet.batch import FAST_CONFIG, _init_worker, fit_many, forecast_one
 from forecaster.prophet.executors import process_pool
 from forecaster.prophet.model import fit, predict, silence_stan_logging, warm_start_params
@@ -50,6 +58,7 @@ from quaywatch.settings import Settings
 
 NOW = datetime(2026, 4, 10, 10, 20, tzinfo=UTC)
 WINDOW_DAYS = 28
+SELECTION_DAYS = 7  # select_champions' default days of origins
 
 _SERIES = """
 SELECT s.series_id FROM series s
@@ -106,11 +115,14 @@ def cpu_seconds() -> float:
 
 
 def fill(engine: Engine, n_series: int, held_lots: int, done_lots: int) -> list[int]:
+    """The series, rules, champions and lots; each series holds its window and the week
+    before it, the history the daily champion selection scores 7 days of origins on."""
     start = NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS)
+    hours = (WINDOW_DAYS + SELECTION_DAYS) * 24
     with engine.begin() as conn:
         ids = list(conn.execute(text(_SERIES), {"n": n_series}).scalars())
         for part in range(0, len(ids), 250):
-            write_hours(conn, ids[part : part + 250], start, 0, WINDOW_DAYS * 24)
+            write_hours(conn, ids[part : part + 250], start, 24 * -SELECTION_DAYS, hours)
         conn.execute(text(_RULES))
         save_champions(conn)
         params = {"n": held_lots + done_lots, "held": held_lots, "now": NOW}
@@ -246,6 +258,15 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
             write_hours(conn, ids, NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS), 673, 1)
         every = CycleOptions(workers=2, refit_hours=0)
         refit_all = run_cycle(engine, settings, NOW + timedelta(hours=2), options=every)
+        began = time.perf_counter()
+        select_champions(engine, settings)
+        selection_s = time.perf_counter() - began
+        with engine.begin() as conn:  # an hour later, the day's selection running beside it
+            write_hours(conn, ids, NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS), 674, 1)
+        selecting = threading.Thread(target=select_champions, args=(engine, settings))
+        selecting.start()
+        beside = run_cycle(engine, settings, NOW + timedelta(hours=3), options=options)
+        selecting.join()
         lot_s, lot_store_s, lots = _lot_step(engine)
         with engine.connect() as conn:
             since = NOW.replace(minute=0) - timedelta(days=WINDOW_DAYS)
@@ -275,6 +296,12 @@ def run(n_series: int = 1500, sample: int = 20, held_lots: int = 10_000) -> dict
         "hourly_refit_all_series_ok": refit_all.series_ok,
         "hourly_crossings": hourly.crossings,
         "hourly_ms_per_series": round(hourly_ms, 1),
+        "selection_s": round(selection_s, 1),
+        "hourly_plus_daily_selection_s": round(
+            hourly.seconds + selection_s / settings.forecast_select_hours, 1
+        ),
+        "hourly_beside_selection_s": round(beside.seconds, 1),
+        "hourly_beside_selection_refreshed": beside.series_refreshed,
         "national_cycle_target_s": 30,
         **ratios,
         **scaling,
