@@ -129,6 +129,10 @@ class _Work:
     origins: dict[int, pd.Timestamp] = field(default_factory=dict)
     windows: dict[int, tuple[str, int]] = field(default_factory=dict)  # data hash, points
     congestion_history: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    # The windows of the series whose champion reads a baseline (a seasonal naive or a blend):
+    # the crossings step forecasts it from them instead of reading every such window again.
+    baseline_readers: frozenset[int] = frozenset()
+    baseline_windows: dict[int, pd.DataFrame] = field(default_factory=dict)
     reused: list[int] = field(default_factory=list)
     refresh: dict[Hashable, dict[str, Any]] = field(default_factory=dict)  # sid: its fit_state
     refit_hours: int = 0
@@ -192,6 +196,12 @@ def _locked_cycle(
         stored,
         opts.fingerprint(horizon),
         refit_hours=opts.refit_hours,
+        baseline_readers=frozenset(
+            k.series_id
+            for k in keys
+            if k.series_id in targets
+            and decisions.get(k.indicator_code, DEFAULT_RULE).baseline is not None
+        ),
     )
     summary = CycleSummary(run_id, series_total=len(keys))
     with engine.connect() as reader:
@@ -246,6 +256,8 @@ def _to_fit(reader: Connection, work: _Work) -> Iterator[tuple[Hashable, pd.Data
         work.origins[key.series_id] = utc_instants(history["ds"].to_numpy()[-1:], key.timezone)[0]
         if key.level == "site" and key.indicator_code in (lot_risk.QUEUE, lot_risk.FLOW):
             work.congestion_history[(key.node_id, key.indicator_code)] = history
+        if key.series_id in work.baseline_readers:
+            work.baseline_windows[key.series_id] = history
         digest = data_hash(history, work.salt)
         work.windows[key.series_id] = (digest, len(history))
         previous = work.stored.get(key.series_id)
@@ -335,13 +347,7 @@ def _save_crossings(
     now = pd.Timestamp(work.now)
     rules = {sid: decisions.get(work.keys[sid].indicator_code, DEFAULT_RULE) for sid in targets}
     read = warning_forecasts(
-        conn,
-        work.keys,
-        rules,
-        forecasts,
-        since=work.since,
-        until=work.until,
-        horizon=work.horizon,
+        work.keys, rules, forecasts, work.baseline_windows, horizon=work.horizon
     )
     rows: list[tuple[int, Decision]] = []
     for sid, series_targets in targets.items():

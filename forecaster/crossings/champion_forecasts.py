@@ -8,40 +8,38 @@ at zero, as the backtest of stored indicators clips them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
-from sqlalchemy.engine import Connection
 
 from forecaster.backtest.baselines import BASELINES
 from forecaster.crossings.blend import blend
 from forecaster.crossings.decision import DecisionRule
 from forecaster.errors import ForecastSkipped
-from forecaster.series import SeriesKey, load_histories, to_utc
+from forecaster.series import SeriesKey, to_utc
 
 
 def warning_forecasts(
-    conn: Connection,
     keys: Mapping[int, SeriesKey],
     rules: Mapping[int, DecisionRule],
     prophet: Mapping[int, pd.DataFrame],
+    windows: Mapping[int, pd.DataFrame],
     *,
-    since: datetime,
-    until: datetime,
     horizon: int,
 ) -> dict[int, pd.DataFrame]:
     """Per series of ``rules``, the forecast its rule reads (``ds`` as UTC instants); a series
-    without one is left out and publishes no crossing this cycle."""
+    without one is left out and publishes no crossing this cycle. ``windows`` are the series'
+    training windows as ``load_histories`` yields them (the cycle keeps those of the series
+    whose champion reads a baseline, rather than reading them twice)."""
     # A blend without Prophet's forecast (the fit failed or was skipped; forecast_failure says
     # why) would be the baseline alone, a candidate the backtest scored separately and did not
     # choose: such a series publishes nothing rather than another method's warning.
     reads = {
         sid: rule.baseline
         for sid, rule in rules.items()
-        if rule.baseline and (sid in prophet or not rule.is_blend)
+        if rule.baseline and (sid in prophet or not rule.is_blend) and sid in windows
     }
-    base = baseline_forecasts(conn, [keys[sid] for sid in reads], reads, since, until, horizon)
+    base = baseline_forecasts(((keys[sid], windows[sid]) for sid in reads), reads, horizon)
     out: dict[int, pd.DataFrame] = {}
     for sid, rule in rules.items():
         if rule.is_blend and sid in base:
@@ -54,18 +52,15 @@ def warning_forecasts(
 
 
 def baseline_forecasts(
-    conn: Connection,
-    keys: list[SeriesKey],
+    windows: Iterable[tuple[SeriesKey, pd.DataFrame]],
     baselines: Mapping[int, str],
-    since: datetime,
-    until: datetime,
     horizon: int,
 ) -> dict[int, pd.DataFrame]:
     """Each series' projection by its baseline (a ``baselines.BASELINES`` name: the value one
-    season back, or the weekly mean, with its band from the history's own errors), ``ds`` as
-    UTC instants; one read of their windows for all of them."""
+    season back, or the weekly mean, with its band from the history's own errors) from its
+    window, ``ds`` as UTC instants."""
     out: dict[int, pd.DataFrame] = {}
-    for key, history in load_histories(conn, keys, since, until):
+    for key, history in windows:
         forecaster: Callable[..., pd.DataFrame] = BASELINES[baselines[key.series_id]]
         try:
             fc = forecaster(history, horizon, non_negative=True)  # all take non_negative

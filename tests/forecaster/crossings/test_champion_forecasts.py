@@ -9,7 +9,7 @@ import pandas as pd
 from forecaster.crossings.blend import blend
 from forecaster.crossings.champion_forecasts import warning_forecasts
 from forecaster.crossings.decision import DecisionRule
-from forecaster.series import forecastable_series
+from forecaster.series import forecastable_series, load_histories
 
 END = pd.Timestamp("2026-04-10 10:00", tz="UTC")
 SINCE = END - pd.Timedelta(days=14)
@@ -17,19 +17,20 @@ HOURS = pd.date_range(END, periods=24, freq="h", tz="UTC")
 PROPHET = pd.DataFrame({"ds": HOURS, "yhat": 20.0, "yhat_lower": 16.0, "yhat_upper": 24.0})
 
 
-def read(engine, sid: int, rule: DecisionRule, prophet: dict[int, pd.DataFrame]):
+def windows_since(engine, since: pd.Timestamp):
+    """The keys and windows of the stored series, as the cycle loads them."""
+    span = since.to_pydatetime(), END.to_pydatetime()
     with engine.connect() as conn:
-        [key] = forecastable_series(conn, SINCE.to_pydatetime(), END.to_pydatetime(), min_points=24)
-        assert key.series_id == sid
-        return warning_forecasts(
-            conn,
-            {sid: key},
-            {sid: rule},
-            prophet,
-            since=SINCE.to_pydatetime(),
-            until=END.to_pydatetime(),
-            horizon=24,
+        keys = forecastable_series(conn, *span, min_points=24)
+        return {k.series_id: k for k in keys}, dict(
+            (k.series_id, h) for k, h in load_histories(conn, keys, *span)
         )
+
+
+def read(engine, sid: int, rule: DecisionRule, prophet: dict[int, pd.DataFrame]):
+    keys, windows = windows_since(engine, SINCE)
+    assert list(keys) == [sid]
+    return warning_forecasts(keys, {sid: rule}, prophet, windows, horizon=24)
 
 
 def test_each_champion_reads_its_own_forecast_and_a_blend_needs_prophets(engine, write_hourly):
@@ -48,16 +49,18 @@ def test_each_champion_reads_its_own_forecast_and_a_blend_needs_prophets(engine,
     assert read(engine, sid, DecisionRule(), {}) == {}
 
 
+def test_a_baseline_champion_without_its_window_publishes_nothing(engine, write_hourly):
+    sid = write_hourly("4202-QIANWAN", "lots_on_site", np.full(14 * 24, 10.0), END)
+    keys, _ = windows_since(engine, SINCE)
+    rule = DecisionRule(method="seasonal_naive_24h")
+    assert warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, {}, horizon=24) == {}
+
+
 def test_the_weekly_mean_blend_reads_the_mean_of_the_same_hour_of_three_weeks(engine, write_hourly):
     hours = np.arange(21 * 24)
     weeks = hours // 168  # 0, 1, 2: the level rises by 6 a week
     sid = write_hourly("4202-QIANWAN", "lots_on_site", 10.0 + 6.0 * weeks, END)
-    since = END - pd.Timedelta(days=21)
-    with engine.connect() as conn:
-        [key] = forecastable_series(conn, since.to_pydatetime(), END.to_pydatetime(), min_points=24)
-        rule = DecisionRule("edge", method="blend_mean_3w")
-        blended = warning_forecasts(
-            conn, {sid: key}, {sid: rule}, {sid: PROPHET},
-            since=since.to_pydatetime(), until=END.to_pydatetime(), horizon=24,
-        )[sid]  # fmt: skip
+    keys, windows = windows_since(engine, END - pd.Timedelta(days=21))
+    rule = DecisionRule("edge", method="blend_mean_3w")
+    blended = warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, windows, horizon=24)[sid]
     assert blended["yhat"].tolist() == [(20.0 + 16.0) / 2] * 24  # Prophet 20, the weeks' mean 16
