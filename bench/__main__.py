@@ -16,6 +16,7 @@ BENCHMARKS = (
     "bench.bench_delivery",
     "bench.bench_panel_latency",
     "bench.bench_forecast",
+    "bench.bench_baseline_windows",
     "bench.bench_stored_fit",
     "bench.bench_holiday_window",
     "bench.bench_risk",
