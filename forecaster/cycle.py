@@ -12,11 +12,10 @@ Steps (one replica at a time, under the ``forecaster.cycle`` advisory lock):
    the others are fitted, warm-started from the stored parameters; a failing series is
    recorded in ``forecast_failure`` and skipped;
 4. for each threshold a rule watches (``targets``), the first crossing under the indicator's
-   decision rule, with lead and calibrated probability (``decision``), read from Prophet,
-   from the series' own value one season back where the indicator's champion is a
-   seasonal-naive baseline, or from the equal-weight blend of Prophet with a seasonal naive or
-   the weekly mean where it is a blend (``champion_forecasts``); bands are widened by the
-   decision's conformal factor;
+   decision rule, with lead and calibrated probability (``decision``), from the forecast its
+   champion reads: Prophet's, a seasonal naive's, a blend of Prophet with a baseline, or
+   Prophet's where a seasonal naive warns too (``champion_forecasts``); bands are widened by
+   the decision's conformal factor;
 5. for every held hazardous lot, P(breach) from stage-conditioned dwell times stretched by the
    site's forecast congestion (``lot_risk``);
 6. write it all in one transaction (the alerter sees whole runs only), prune old rows.
@@ -40,7 +39,14 @@ from sqlalchemy.engine import Connection
 from forecaster import store
 from forecaster.breach import lot_risk
 from forecaster.crossings.champion_forecasts import warning_forecasts
-from forecaster.crossings.decision import DEFAULT_RULE, Decision, DecisionRule, decide, published
+from forecaster.crossings.decision import (
+    DEFAULT_RULE,
+    Decision,
+    DecisionRule,
+    agreed,
+    decide,
+    published,
+)
 from forecaster.prophet.batch import FAST_CONFIG, SeriesResult, fit_many
 from forecaster.prophet.model import ProphetConfig
 from forecaster.prophet.stored_fit import refit_due
@@ -129,8 +135,7 @@ class _Work:
     origins: dict[int, pd.Timestamp] = field(default_factory=dict)
     windows: dict[int, tuple[str, int]] = field(default_factory=dict)  # data hash, points
     congestion_history: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
-    # The windows of the series whose champion reads a baseline (a seasonal naive or a blend):
-    # the crossings step forecasts it from them instead of reading every such window again.
+    # Windows of the series whose champion reads a baseline, for the crossings step (one read)
     baseline_readers: frozenset[int] = frozenset()
     baseline_windows: dict[int, pd.DataFrame] = field(default_factory=dict)
     reused: list[int] = field(default_factory=list)
@@ -339,14 +344,12 @@ def _save_crossings(
     targets: dict[int, list[Target]],
     decisions: dict[str, DecisionRule],
 ) -> int:
-    """One crossing row per series and watched threshold, from the indicator's champion:
-    Prophet's forecast, the series' own value one season back for a seasonal-naive champion
-    (published even when Prophet failed on that series), or Prophet blended with the
-    champion's baseline for a blend champion (nothing when Prophet failed:
-    ``champion_forecasts``)."""
+    """One crossing row per series and watched threshold, from the forecast the indicator's
+    champion reads (``champion_forecasts``); an agreement's is kept only where its naive
+    warns too (``decision.agreed``)."""
     now = pd.Timestamp(work.now)
     rules = {sid: decisions.get(work.keys[sid].indicator_code, DEFAULT_RULE) for sid in targets}
-    read = warning_forecasts(
+    read, gates = warning_forecasts(
         work.keys, rules, forecasts, work.baseline_windows, horizon=work.horizon
     )
     rows: list[tuple[int, Decision]] = []
@@ -355,9 +358,12 @@ def _save_crossings(
         if forecast is None or sid not in work.origins:
             continue
         for t in series_targets:
+            origin = work.origins[sid]
             decision = decide(
-                forecast, t.threshold, t.direction, rules[sid], origin=work.origins[sid], now=now
+                forecast, t.threshold, t.direction, rules[sid], origin=origin, now=now
             )
+            if rules[sid].is_agreement:
+                decision = agreed(decision, rules[sid], gates.get(sid), origin=origin, now=now)
             rows.append((sid, decision))
     return store.save_crossings(conn, run_id, work.now, rows)
 

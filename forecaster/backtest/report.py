@@ -55,7 +55,6 @@ def run_backtest(engine: Engine | None, options: Mapping[str, Any]) -> Iterator[
         # Both modes compete on a CSV series; stored indicators are forecast in one mode by the
         # cycle (a decision row has no mode), so only the given one (default additive) is scored.
         seasonality_modes=_modes(options),
-        agreement=bool(options.get("csv_path")),
         # Stored indicators are all counts, rates or durations; a CSV series is whatever it is
         # unless declared a count.
         non_negative=bool(options.get("count")) if options.get("csv_path") else True,

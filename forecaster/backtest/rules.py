@@ -25,7 +25,7 @@ from forecaster.backtest import conformal
 from forecaster.backtest.baselines import BASELINES
 from forecaster.backtest.scoring import HOUR, Score, origins
 from forecaster.crossings.blend import blend
-from forecaster.crossings.decision import BLEND, CANDIDATES, DecisionRule
+from forecaster.crossings.decision import AGREEMENT, BLEND, CANDIDATES, DecisionRule
 from forecaster.crossings.threshold_crossing import (
     Calibration,
     Direction,
@@ -255,16 +255,23 @@ def compare(
     prophet: Mapping[str, Sequence[Case]], baselines: Mapping[str, Sequence[Case]], step: int = 3
 ) -> list[tuple[DecisionRule | None, Score]]:
     """Every candidate rule on each Prophet configuration's cases (by label, e.g. ``prophet``
-    or ``prophet multiplicative``; a label in ``decision.BLEND`` is a blend's cases, and its
-    rules read that method), then each baseline with the ``yhat`` rule."""
+    or ``prophet multiplicative``; a label in ``decision.BLEND`` is a blend's cases and one in
+    ``AGREEMENT_LABELS`` an agreement's, and their rules name that method), then each baseline
+    with the ``yhat`` rule."""
     rows: list[tuple[DecisionRule | None, Score]] = []
     for label, cases in prophet.items():
+        method = label if label in BLEND else AGREEMENT_LABELS.get(label)
         for candidate in CANDIDATES:
-            rule = replace(candidate, method=label) if label in BLEND else candidate
-            name = rule.name if label in BLEND else f"{label} {rule.name}"
+            rule = replace(candidate, method=method) if method else candidate
+            name = rule.name if method else f"{label} {rule.name}"
             rows.append((rule, score(cases, rule, name, step)))
     rows += [(None, score(cases, BASELINE_RULE, name, step)) for name, cases in baselines.items()]
     return rows
+
+
+AGREEMENT_LABELS: dict[str, str] = {f"prophet & {naive}": m for m, naive in AGREEMENT.items()}
+"""The cases' label of each agreement the cycle can publish (on the production seasonality
+mode): its ``decision.AGREEMENT`` method."""
 
 
 def agreement_cases(prophet: Sequence[Case], naive: Sequence[Case]) -> list[Case]:

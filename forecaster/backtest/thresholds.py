@@ -22,11 +22,12 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from forecaster.backtest import rules as rb
-from forecaster.backtest.champion import AGREEMENT, Candidate, best, f1_floor
+from forecaster.backtest.champion import AGREEMENT as AGREEMENT_JOIN
+from forecaster.backtest.champion import Candidate, best, f1_floor
 from forecaster.backtest.champion import choose as choose_champion
 from forecaster.backtest.conformal import BandCoverage, band_coverage, pooled
 from forecaster.backtest.scoring import Score
-from forecaster.crossings.decision import BLEND, SEASONAL_NAIVE, Champion, DecisionRule
+from forecaster.crossings.decision import AGREEMENT, BLEND, SEASONAL_NAIVE, Champion, DecisionRule
 from forecaster.crossings.threshold_crossing import Direction
 from forecaster.prophet.batch import FAST_CONFIG
 from forecaster.prophet.model import ProphetConfig
@@ -47,9 +48,9 @@ class Replay:
     non_negative: bool = True  # clip forecasts (Prophet's and the baselines') at zero: counts
     # Prophet is scored in each mode; the first is the production one (bands, origin counts).
     seasonality_modes: tuple[SeasonalityMode, ...] = ("additive",)
-    # Also score "Prophet and a seasonal naive both warn": the cycle cannot publish that rule
-    # (a decision row names one method), so only an external series scores it.
-    agreement: bool = False
+    # Also score "Prophet and a seasonal naive both warn" (``decision.AGREEMENT``; no extra
+    # fit). The cycle publishes those of the production mode, "prophet & seasonal_naive_24h".
+    agreement: bool = True
     # Score Prophet's rules on the equal-weight blend of Prophet (the first mode: the one the
     # cycle fits) with each baseline of ``decision.BLEND``; the cycle can publish a blend
     # champion.
@@ -152,7 +153,7 @@ def score_indicator(
     total, beyond = rb.count_origins(usable, thresholds, grid)
     if replay.agreement:
         prophet |= {
-            f"{label}{AGREEMENT}{naive}": rb.agreement_cases(cases, baselines[naive])
+            f"{label}{AGREEMENT_JOIN}{naive}": rb.agreement_cases(cases, baselines[naive])
             for label, cases in list(prophet.items())
             for naive in SEASONAL_NAIVE
         }
@@ -196,6 +197,8 @@ def _cases_of(
         return prophet[method]
     if method in SEASONAL_NAIVE:
         return baselines[method]
+    if method in AGREEMENT:
+        return prophet[f"prophet{AGREEMENT_JOIN}{AGREEMENT[method]}"]
     return prophet[won.score.method.removesuffix(f" {won.rule.name}")]
 
 

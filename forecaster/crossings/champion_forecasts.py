@@ -1,6 +1,6 @@
 """The forecast each series' warning champion reads in the cycle: Prophet's, a baseline's (a
-seasonal naive's) computed from the series' own window, or the blend of Prophet with a baseline
-(``blend``).
+seasonal naive's) computed from the series' own window, the blend of Prophet with a baseline
+(``blend``), or Prophet's gated by a seasonal naive's (an agreement).
 
 Stored indicators are counts, rates or durations, so the baselines and the blends are clipped
 at zero, as the backtest of stored indicators clips them.
@@ -26,29 +26,37 @@ def warning_forecasts(
     windows: Mapping[int, pd.DataFrame],
     *,
     horizon: int,
-) -> dict[int, pd.DataFrame]:
-    """Per series of ``rules``, the forecast its rule reads (``ds`` as UTC instants); a series
-    without one is left out and publishes no crossing this cycle. ``windows`` are the series'
-    training windows as ``load_histories`` yields them (the cycle keeps those of the series
-    whose champion reads a baseline, rather than reading them twice)."""
-    # A blend without Prophet's forecast (the fit failed or was skipped; forecast_failure says
-    # why) would be the baseline alone, a candidate the backtest scored separately and did not
-    # choose: such a series publishes nothing rather than another method's warning.
+) -> tuple[dict[int, pd.DataFrame], dict[int, pd.DataFrame]]:
+    """Per series of ``rules``, the forecast its rule reads (``ds`` as UTC instants), and for
+    an agreement champion the naive forecast that gates it (``decision.agreed``); a series
+    without its forecast is left out and publishes no crossing this cycle. ``windows`` are the
+    series' training windows as ``load_histories`` yields them (the cycle keeps those of the
+    series whose champion reads a baseline, rather than reading them twice)."""
+    # A blend or an agreement without Prophet's forecast (the fit failed or was skipped;
+    # forecast_failure says why) would be the baseline alone, a candidate the backtest scored
+    # separately and did not choose: such a series publishes nothing rather than another
+    # method's warning.
+    needs_prophet = {sid for sid, rule in rules.items() if rule.is_blend or rule.is_agreement}
     reads = {
         sid: rule.baseline
         for sid, rule in rules.items()
-        if rule.baseline and (sid in prophet or not rule.is_blend) and sid in windows
+        if rule.baseline and (sid in prophet or sid not in needs_prophet) and sid in windows
     }
     base = baseline_forecasts(((keys[sid], windows[sid]) for sid in reads), reads, horizon)
     out: dict[int, pd.DataFrame] = {}
+    gates: dict[int, pd.DataFrame] = {}
     for sid, rule in rules.items():
         if rule.is_blend and sid in base:
             out[sid] = blend(prophet[sid], base[sid], non_negative=True)
-        elif rule.baseline and not rule.is_blend and sid in base:
+        elif rule.is_agreement and sid in prophet:
+            out[sid] = prophet[sid]
+            if sid in base:  # no naive forecast (too little history): the naive does not warn
+                gates[sid] = base[sid]
+        elif rule.baseline and sid not in needs_prophet and sid in base:
             out[sid] = base[sid]  # published even when Prophet failed on the series
         elif not rule.baseline and sid in prophet:
             out[sid] = prophet[sid]
-    return out
+    return out, gates
 
 
 def baseline_forecasts(

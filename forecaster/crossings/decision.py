@@ -15,15 +15,16 @@ alerter already implements both, so the forecaster does not repeat them.
 The candidates (``CANDIDATES``) are Prophet's rules, the seasonal-naive baselines
 (``SEASONAL_NAIVE``, the ``yhat`` rule on the value one season back) and the same rules on the
 equal-weight blend of Prophet and a seasonal naive or the three-week mean of the same hour of
-the week (``BLEND``, ``blend.blend``); the backtest
-picks the *champion* among them (``forecaster.backtest.champion.choose``), so it may be a
-baseline or a blend.
+the week (``BLEND``, ``blend.blend``), and Prophet's rules gated by a seasonal naive
+(``AGREEMENT``: the rule fires only where the naive warns too); the backtest picks the
+*champion* among them (``forecaster.backtest.champion.choose``), so it may be a baseline, a
+blend or an agreement.
 ``Champion`` is that choice with its score, the runner-up and why it won.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,8 @@ class DecisionRule:
     :param consecutive: hourly forecasts in a row the rule must hold (alert rule ``for``).
     :param calibration: raw -> observed probability map from the backtest, if any.
     :param interval_width: central probability of the forecast band.
-    :param method: ``prophet``, a key of ``SEASONAL_NAIVE`` or of ``BLEND``: which forecast the
-        rule reads.
+    :param method: ``prophet``, a key of ``SEASONAL_NAIVE``, ``BLEND`` or ``AGREEMENT``: which
+        forecast the rule reads (an agreement reads Prophet's, gated by its naive's).
     :param conformal_factor: widening of Prophet's band about ``yhat`` (backtest median q).
     """
 
@@ -60,12 +61,19 @@ class DecisionRule:
     @property
     def baseline(self) -> str | None:
         """The baseline forecaster the rule reads, by its ``baselines.BASELINES`` name (a
-        seasonal naive's own, or the one a blend mixes with Prophet), None for Prophet alone."""
-        return self.method if self.method in SEASONAL_NAIVE else BLEND.get(self.method)
+        seasonal naive's own, the one a blend mixes with Prophet or the one an agreement waits
+        for), None for Prophet alone."""
+        if self.method in SEASONAL_NAIVE:
+            return self.method
+        return BLEND.get(self.method) or AGREEMENT.get(self.method)
 
     @property
     def is_blend(self) -> bool:
         return self.method in BLEND
+
+    @property
+    def is_agreement(self) -> bool:
+        return self.method in AGREEMENT
 
     @property
     def name(self) -> str:
@@ -73,6 +81,8 @@ class DecisionRule:
             return self.method  # the baselines are scored with the yhat rule only
         base = f"p>={self.min_probability:g}" if self.rule == "probability" else self.rule
         base = base if self.consecutive == 1 else f"{base} x{self.consecutive}"
+        if self.is_agreement:
+            return f"prophet & {AGREEMENT[self.method]} {base}"  # as the backtest names it
         return f"{self.method} {base}" if self.is_blend else base
 
     @property
@@ -89,6 +99,7 @@ class DecisionRule:
 
 
 DEFAULT_RULE = DecisionRule()
+NAIVE_RULE = DecisionRule()  # the baselines are scored with the yhat rule only
 """Used for an indicator without a ``forecast_decision`` row: on real hourly data the ``yhat``
 rule had half the false alarms of seasonal naive at equal F1 (reference §5)."""
 
@@ -102,6 +113,14 @@ BLEND: dict[str, str] = {
 }
 """Equal-weight blends of Prophet (the production seasonality mode) and a baseline that may be
 an indicator's champion, by method name: the baseline's ``baselines.BASELINES`` name."""
+
+AGREEMENT: dict[str, str] = {
+    "agreement_24h": "seasonal_naive_24h",
+    "agreement_168h": "seasonal_naive_168h",
+}
+"""Prophet's rule (the production seasonality mode) firing only where a seasonal naive warns
+too (its ``yhat`` rule, over the same horizon), by method name: the naive's name. Scored in the
+backtest as ``prophet & seasonal_naive_24h <rule>``; no extra fit."""
 
 _CUTS: tuple[tuple[Rule, float], ...] = (
     ("edge", 0.5),
@@ -163,6 +182,29 @@ def decide(
     at = pd.Timestamp(int(nanos[ahead][hits[0]]), tz=zone) if len(hits) else None
     lead = max(0.0, (at - now) / HOUR) if at is not None else None
     return Decision(threshold, direction, at, lead, rule.published_probability(raw), raw, rule.name)
+
+
+def agreed(
+    decision: Decision,
+    rule: DecisionRule,
+    naive: pd.DataFrame | None,
+    *,
+    origin: pd.Timestamp,
+    now: pd.Timestamp,
+) -> Decision:
+    """An agreement champion's decision: Prophet's ``decision``, kept where the naive's
+    forecast warns too (its ``yhat`` rule, same threshold and horizon), silenced elsewhere (no
+    crossing, raw probability 0, as the backtest scored the agreement)."""
+    if naive is not None:
+        gate = decide(
+            naive, decision.threshold, decision.direction, NAIVE_RULE, origin=origin, now=now
+        )
+        if gate.crossing_at is not None:
+            return decision
+    silent = rule.published_probability(0.0)
+    return replace(
+        decision, crossing_at=None, lead_hours=None, probability=silent, raw_probability=0.0
+    )
 
 
 def published(forecast: pd.DataFrame, timezone: str, factor: float | None) -> pd.DataFrame:

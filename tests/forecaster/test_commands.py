@@ -82,8 +82,9 @@ def test_backtest_on_stored_history_scores_rules_and_applies_the_choice(run, ris
             text("SELECT count(*), count(*) FILTER (WHERE chosen) FROM backtest_result")
         ).one()
         decision = conn.execute(text("SELECT rule FROM forecast_decision")).scalars().all()
-    # 15 candidate rules on Prophet, the same 15 on each of the three blends, 5 baselines
-    assert methods[0] == 15 + 3 * 15 + 5 and methods[1] == 1
+    # 15 candidate rules on Prophet, the same 15 on each of the three blends and on each of
+    # the two agreements with a seasonal naive, 5 baselines
+    assert methods[0] == 15 + 3 * 15 + 2 * 15 + 5 and methods[1] == 1
     assert len(decision) == 1
 
 

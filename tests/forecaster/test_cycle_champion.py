@@ -143,3 +143,44 @@ def test_a_blend_champion_publishes_the_crossing_of_the_mean_of_prophet_and_the_
     origin = END - pd.Timedelta(hours=1)
     alone = decide(prophet, THRESHOLD, "above", DecisionRule("edge"), origin=origin, now=NOW)
     assert alone.crossing_at is None
+
+
+def raw_probability(engine, sid: int) -> float:
+    with engine.connect() as conn:
+        sql = "SELECT raw_probability FROM forecast_crossing WHERE series_id = :s"
+        return conn.execute(text(sql), {"s": sid}).scalar_one()
+
+
+def test_an_agreement_champion_publishes_prophets_crossing_where_its_naive_warns_too(
+    engine, settings, write_hourly
+):
+    t = np.arange(14 * 24)
+    values = 100 + 10 * np.sin(2 * np.pi * t / 24)  # every day's peak passes 105
+    sid = write_hourly(QIANWAN, "lots_on_site", values, END)
+    add_forecast_rule(engine, "lots_on_site", 105.0)
+    rule = DecisionRule("edge", method="agreement_24h")
+    save_rule(engine, "lots_on_site", rule)
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    at, probability, _, published = crossing(engine, sid)
+    origin = END - pd.Timedelta(hours=1)
+    own = decide(stored_forecast(engine, sid), 105.0, "above", rule, origin=origin, now=NOW)
+    assert own.crossing_at is not None and pd.Timestamp(at) == own.crossing_at
+    assert probability == pytest.approx(own.probability)
+    assert published == "prophet & seasonal_naive_24h edge"
+
+
+def test_an_agreement_champion_is_silent_where_its_naive_does_not_warn(
+    engine, settings, write_hourly
+):
+    # The weekly spike is a week back, not a day: the 24 h naive projects 10 all day.
+    sid = write_hourly(QIANWAN, "lots_on_site", weekly_spikes(), END)
+    add_forecast_rule(engine, "lots_on_site", THRESHOLD)
+    save_rule(engine, "lots_on_site", DecisionRule("probability", 0.0, method="agreement_24h"))
+    run_cycle(engine, settings, NOW.to_pydatetime(), options=OPTIONS)
+    at, probability, lead, published = crossing(engine, sid)
+    origin = END - pd.Timedelta(hours=1)
+    eager = DecisionRule("probability", 0.0)  # Prophet alone fires at its first step
+    alone = decide(stored_forecast(engine, sid), THRESHOLD, "above", eager, origin=origin, now=NOW)
+    assert alone.crossing_at is not None and alone.raw_probability > 0
+    assert (at, lead, probability, raw_probability(engine, sid)) == (None, None, 0.0, 0.0)
+    assert published == "prophet & seasonal_naive_24h p>=0"

@@ -30,7 +30,9 @@ def windows_since(engine, since: pd.Timestamp):
 def read(engine, sid: int, rule: DecisionRule, prophet: dict[int, pd.DataFrame]):
     keys, windows = windows_since(engine, SINCE)
     assert list(keys) == [sid]
-    return warning_forecasts(keys, {sid: rule}, prophet, windows, horizon=24)
+    forecasts, gates = warning_forecasts(keys, {sid: rule}, prophet, windows, horizon=24)
+    assert not gates  # only an agreement has a gate
+    return forecasts
 
 
 def test_each_champion_reads_its_own_forecast_and_a_blend_needs_prophets(engine, write_hourly):
@@ -53,7 +55,22 @@ def test_a_baseline_champion_without_its_window_publishes_nothing(engine, write_
     sid = write_hourly("4202-QIANWAN", "lots_on_site", np.full(14 * 24, 10.0), END)
     keys, _ = windows_since(engine, SINCE)
     rule = DecisionRule(method="seasonal_naive_24h")
-    assert warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, {}, horizon=24) == {}
+    assert warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, {}, horizon=24) == ({}, {})
+
+
+def test_an_agreement_reads_prophets_forecast_gated_by_its_naive_and_needs_prophets(
+    engine, write_hourly
+):
+    hours = np.arange(14 * 24)
+    sid = write_hourly("4202-QIANWAN", "lots_on_site", 10.0 + (hours % 24 == 5) * 30.0, END)
+    keys, windows = windows_since(engine, SINCE)
+    rule = DecisionRule("edge", method="agreement_24h")
+    forecasts, gates = warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, windows, horizon=24)
+    assert forecasts[sid] is PROPHET
+    naive = read(engine, sid, DecisionRule(method="seasonal_naive_24h"), {})[sid]
+    pd.testing.assert_frame_equal(gates[sid], naive)
+    # Prophet failed: the naive alone is another candidate, so nothing is published.
+    assert warning_forecasts(keys, {sid: rule}, {}, windows, horizon=24) == ({}, {})
 
 
 def test_the_weekly_mean_blend_reads_the_mean_of_the_same_hour_of_three_weeks(engine, write_hourly):
@@ -62,5 +79,5 @@ def test_the_weekly_mean_blend_reads_the_mean_of_the_same_hour_of_three_weeks(en
     sid = write_hourly("4202-QIANWAN", "lots_on_site", 10.0 + 6.0 * weeks, END)
     keys, windows = windows_since(engine, END - pd.Timedelta(days=21))
     rule = DecisionRule("edge", method="blend_mean_3w")
-    blended = warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, windows, horizon=24)[sid]
+    blended = warning_forecasts(keys, {sid: rule}, {sid: PROPHET}, windows, horizon=24)[0][sid]
     assert blended["yhat"].tolist() == [(20.0 + 16.0) / 2] * 24  # Prophet 20, the weeks' mean 16

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forecaster.crossings.decision import CANDIDATES, DecisionRule, decide, published
+from forecaster.crossings.decision import CANDIDATES, DecisionRule, agreed, decide, published
 from forecaster.crossings.threshold_crossing import Calibration
 
 ORIGIN = pd.Timestamp("2026-04-10 09:00")
@@ -89,3 +89,29 @@ def test_naive_utc_rows_against_a_zoned_origin_are_read_as_utc():
         now=ORIGIN.tz_localize("UTC"),
     )
     assert got.crossing_at == fc["ds"][1].tz_localize("UTC")
+
+
+def test_an_agreement_is_named_as_the_backtest_scores_it_and_waits_for_its_naive():
+    rule = DecisionRule("probability", 0.3, method="agreement_168h")
+    assert rule.name == "prophet & seasonal_naive_168h p>=0.3"
+    assert (rule.baseline, rule.is_agreement, rule.is_blend) == ("seasonal_naive_168h", True, False)
+    assert DecisionRule(method="blend_24h").is_agreement is False
+
+
+def test_an_agreement_keeps_prophets_decision_only_where_the_naive_warns_too():
+    calibration = Calibration((0.0, 1.0), (0.05, 0.9))
+    rule = DecisionRule("edge", calibration=calibration, method="agreement_24h")
+    prophet = decide(ramp([7.0, 11.0]), 10.0, "above", rule, origin=ORIGIN, now=ORIGIN)
+    assert prophet.crossing_at is not None
+    warns, quiet = ramp([9.0, 12.0]), ramp([9.0, 9.5])
+    kept = agreed(prophet, rule, warns, origin=ORIGIN, now=ORIGIN)
+    assert kept == prophet
+    for gate in (quiet, None):  # the naive does not warn, or has no forecast
+        silenced = agreed(prophet, rule, gate, origin=ORIGIN, now=ORIGIN)
+        assert (silenced.crossing_at, silenced.lead_hours, silenced.raw_probability) == (
+            None,
+            None,
+            0.0,
+        )
+        assert silenced.probability == pytest.approx(0.05)  # the calibration's value at 0
+        assert (silenced.threshold, silenced.rule) == (10.0, prophet.rule)
