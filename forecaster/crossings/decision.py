@@ -99,8 +99,9 @@ class DecisionRule:
 
 
 DEFAULT_RULE = DecisionRule()
-"""Used for an indicator without a ``forecast_decision`` row: on real hourly data the ``yhat``
-rule had half the false alarms of seasonal naive at equal F1 (reference §5)."""
+"""Used for an indicator without a ``forecast_decision`` row (before its first backtest):
+Prophet's ``yhat`` rule, uncalibrated. Not a claim of accuracy: on real series the champion
+chosen by backtest is often a seasonal naive (docs/forecasting.md §3)."""
 
 NAIVE_RULE = DecisionRule()
 """The rule a seasonal naive is scored and gates an agreement with: ``yhat`` only."""
