@@ -357,8 +357,8 @@ def _save_crossings(
         forecast = read.get(sid)
         if forecast is None or sid not in work.origins:
             continue
+        origin = work.origins[sid]
         for t in series_targets:
-            origin = work.origins[sid]
             decision = decide(
                 forecast, t.threshold, t.direction, rules[sid], origin=origin, now=now
             )
